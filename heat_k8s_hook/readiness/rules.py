@@ -62,14 +62,15 @@ class _Malformed(Exception):
 def _get(obj: Any, path: str, default: Any = None) -> Any:
     """The value at a dotted path, or default when any step is missing."""
     cur = obj
+    walked: list[str] = []
     for key in path.split("."):
         if not isinstance(cur, Mapping):
-            if cur is None:
-                return default
-            raise _Malformed(f"{path}: expected an object at {key!r}, got {type(cur).__name__}")
+            where = ".".join(walked) or "the object"
+            raise _Malformed(f"{where} is not an object: {type(cur).__name__}")
         if key not in cur or cur[key] is None:
             return default
         cur = cur[key]
+        walked.append(key)
     return cur
 
 
@@ -168,16 +169,28 @@ def _aware(now: datetime) -> datetime:
 # Identity
 
 
+# Items of a list response carry no apiVersion; these kinds' groups are unambiguous.
+_GROUP_OF_BARE_KIND = {
+    "Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
+    "Job": "batch", "CronJob": "batch", "PodDisruptionBudget": "policy",
+    "CustomResourceDefinition": "apiextensions.k8s.io", "APIService": "apiregistration.k8s.io",
+}
+
+
 def group_kind(obj: Mapping) -> str:
-    """The table key: "apps/Deployment" for apps/v1 Deployments, just "Pod" for the core group."""
+    """The table key: "apps/Deployment" for apps/v1 Deployments, just "Pod" for the core group.
+
+    Without an apiVersion, well-known built-in kinds get their usual group.
+    """
     if not isinstance(obj, Mapping):
         return ""
     kind = obj.get("kind")
     kind = kind if isinstance(kind, str) else ""
     api_version = obj.get("apiVersion")
-    group = ""
-    if isinstance(api_version, str) and "/" in api_version:
-        group = api_version.rsplit("/", 1)[0]
+    if not isinstance(api_version, str) or not api_version:
+        group = _GROUP_OF_BARE_KIND.get(kind, "")
+    else:
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
     return f"{group}/{kind}" if group else kind
 
 
