@@ -1,0 +1,259 @@
+"""Dry-run, server-side apply, prune and delete: the I/O that changes the cluster.
+
+Every object of a stage is sent in parallel on one connection pool; discovery is asked once
+per apiVersion; a LIST per (kind, namespace) shows which objects already match, so a
+re-delivery sends no PATCH at all unless something drifted.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from heat_k8s_hook import plan
+from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, Resource, UnknownKind
+from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput
+from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.render import Manifest
+
+log = logging.getLogger("heat_k8s_hook")
+CRD_KIND = "CustomResourceDefinition"
+
+
+@dataclass
+class Item:
+    """A manifest bound to its REST resource (None until its CRD in the same config exists)."""
+
+    manifest: Manifest
+    ref: ObjectRef
+    body: dict
+    resource: Optional[Resource] = None
+
+    def where(self) -> str:
+        return self.manifest.where()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the change set: what happened to one object."""
+
+    ref: ObjectRef
+    action: str                 # created | configured | unchanged | pruned | deleted | gone
+    obj: Optional[Mapping] = None
+
+
+def _crd_kinds(manifests: Iterable[Manifest]) -> dict:
+    """(group, kind) -> {versions, namespaced} for each CRD in the config."""
+    kinds = {}
+    for m in manifests:
+        if m.kind != CRD_KIND:
+            continue
+        spec = m.obj.get("spec") or {}
+        names = spec.get("names") or {}
+        versions = {v.get("name") for v in spec.get("versions") or [] if isinstance(v, Mapping)}
+        kinds[(spec.get("group"), names.get("kind"))] = {
+            "versions": versions, "namespaced": spec.get("scope", "Namespaced") == "Namespaced",
+            "plural": names.get("plural")}
+    return kinds
+
+
+class Applier:
+    def __init__(self, cluster: Cluster, field_manager: str, force_conflicts: bool,
+                 applyset_id: str, mask: Callable[[str], str] = lambda s: s, workers: int = 16,
+                 timeout: Callable[[], float] = lambda: 30.0):
+        self.cluster = cluster
+        self.field_manager = field_manager
+        self.force = force_conflicts
+        self.applyset_id = applyset_id
+        self.mask = mask
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
+        self.timeout = timeout
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _map(self, fn: Callable, items: Iterable) -> list:
+        """Run fn over items in parallel; results in order; the first error (in order) raised."""
+        futures = [self.pool.submit(fn, it) for it in items]
+        results, first_error = [], None
+        for f in futures:
+            try:
+                results.append(f.result())
+            except HookError as exc:
+                first_error = first_error or exc
+                results.append(None)
+        if first_error is not None:
+            failed = sum(1 for r in results if r is None)
+            if failed > 1 and isinstance(first_error, ApplyRejected) and not \
+                    isinstance(first_error, ApiError):
+                raise type(first_error)(f"{first_error} (and {failed - 1} more)")
+            raise first_error
+        return results
+
+    # -- binding manifests to resources -------------------------------------------------------
+
+    def resolve(self, manifests: list, default_namespace: str | None) -> list:
+        """Bind each manifest to its resource via discovery; default namespaces; label."""
+        crds = _crd_kinds(manifests)
+        versions = sorted({m.api_version for m in manifests
+                           if (m.group, m.kind) not in crds})
+        self._map(lambda v: self._discover(v), versions)
+        items = []
+        for m in manifests:
+            resource = None
+            if (m.group, m.kind) in crds:
+                crd = crds[(m.group, m.kind)]
+                version = m.api_version.rpartition("/")[2]
+                if version not in crd["versions"]:
+                    raise InvalidInput(f"{m.where()}: version {version} is not one of the versions "
+                                       f"of its CustomResourceDefinition in this config")
+                namespaced = crd["namespaced"]
+            else:
+                try:
+                    resource = self.cluster.resource(m.api_version, m.kind)
+                except UnknownKind as exc:
+                    raise InvalidInput(f"{m.where()}: {exc}") from None
+                namespaced = resource.namespaced
+            namespace = ""
+            if namespaced:
+                namespace = m.namespace or default_namespace or "default"
+            elif m.namespace:
+                raise InvalidInput(f"{m.where()}: {m.kind} is cluster-scoped; remove "
+                                   "metadata.namespace")
+            body = plan.with_membership(m.obj, self.applyset_id)
+            if namespace:
+                body["metadata"]["namespace"] = namespace
+            ref = ObjectRef(m.group, m.kind, namespace, m.name, m.api_version.rpartition("/")[2])
+            items.append(Item(m, ref, body, resource))
+        return items
+
+    def _discover(self, api_version: str) -> None:
+        try:
+            self.cluster._group_version(api_version)
+        except ApiError as exc:
+            raise ApplyRejected(f"discovery of {api_version} failed: {self.mask(exc.message)}") \
+                from None
+
+    def bind_deferred(self, items: list) -> None:
+        """After CRDs are Established: refresh discovery and bind their custom resources."""
+        for api_version in {it.ref.api_version for it in items if it.resource is None}:
+            self.cluster.forget(api_version)
+        for it in items:
+            if it.resource is None:
+                try:
+                    it.resource = self.cluster.resource(it.ref.api_version, it.ref.kind)
+                except UnknownKind as exc:
+                    raise ApplyRejected(f"{it.where()}: {exc} (its CRD is Established)") from None
+
+    # -- what is there already ------------------------------------------------------------------
+
+    def observe(self, items: list) -> dict:
+        """Live members, keyed by ref.key, from one labelled LIST per (resource, namespace)."""
+        scopes = sorted({(it.resource, it.ref.namespace) for it in items if it.resource},
+                        key=lambda s: (s[0].group_kind, s[1]))
+        listed = self._map(lambda s: self._list(*s), scopes)
+        live = {}
+        for (resource, _ns), objs in zip(scopes, listed):
+            for obj in objs:
+                meta = obj.get("metadata", {})
+                live[(resource.group, resource.kind, meta.get("namespace") or "",
+                      meta["name"])] = obj
+        return live
+
+    def _list(self, resource: Resource, namespace: str) -> list:
+        try:
+            answer = self.cluster.get(resource.path(namespace),
+                                      {"labelSelector": f"{plan.PART_OF}={self.applyset_id}"},
+                                      timeout=self.timeout())
+        except ApiError as exc:
+            if exc.status in (403, 404):
+                return []  # cannot list: every object of this scope is simply re-applied
+            raise
+        kind = resource.kind
+        objs = answer.get("items", [])
+        for obj in objs:
+            obj.setdefault("kind", kind)
+        return objs
+
+    # -- validation, apply, delete ---------------------------------------------------------------
+
+    def _patch(self, item: Item, dry_run: bool) -> tuple:
+        query = {"fieldManager": self.field_manager,
+                 "force": "true" if self.force else None,
+                 "dryRun": "All" if dry_run else None}
+        path = item.resource.path(item.ref.namespace, item.ref.name)
+        try:
+            return self.cluster.request_full("PATCH", path, query,
+                                             json.dumps(item.body).encode(), APPLY_PATCH,
+                                             timeout=self.timeout())
+        except ApiError as exc:
+            raise ApplyRejected(f"{item.where()}: {self._explain(exc)}") from None
+
+    def _explain(self, exc: ApiError) -> str:
+        message = self.mask(exc.message)
+        if exc.status == 409 and "conflict" in message.lower():
+            message += " (another field manager owns these fields; set option " \
+                       "force_conflicts: true to take them over)"
+        elif exc.status == 403:
+            message = f"forbidden: {message}"
+        return message
+
+    def dry_run(self, items: list, skip: Callable[[Item], bool]) -> int:
+        """Server-side dry-run of every item not skipped; raises on the first rejected one."""
+        todo = [it for it in items if it.resource is not None and not skip(it)]
+        self._map(lambda it: self._patch(it, True), todo)
+        return len(todo)
+
+    def apply(self, items: list, live: Mapping) -> list:
+        """Server-side apply of one stage in parallel; unchanged objects are not sent."""
+        def one(item: Item) -> Change:
+            current = live.get(item.ref.key)
+            if plan.unchanged(item.body, current):
+                return Change(item.ref, "unchanged", current)
+            status, obj = self._patch(item, False)
+            if status == 201 or current is None and _is_new(obj):
+                action = "created"
+            elif current is not None and obj.get("metadata", {}).get("resourceVersion") == \
+                    current.get("metadata", {}).get("resourceVersion"):
+                action = "unchanged"
+            else:
+                action = "configured"
+            return Change(item.ref, action, obj)
+        return self._map(one, items)
+
+    def delete(self, refs: list, action: str) -> list:
+        """Delete refs (foreground); those already gone are reported as such."""
+        def one(ref: ObjectRef) -> Change:
+            try:
+                resource = self.cluster.resource(ref.api_version, ref.kind)
+            except UnknownKind:
+                return Change(ref, "gone")  # its CRD went away: so did it
+            path = resource.path(ref.namespace, ref.name)
+            try:
+                live = self.cluster.get(path, timeout=self.timeout())
+            except ApiError as exc:
+                if exc.status == 404:
+                    return Change(ref, "gone")
+                raise ApplyRejected(f"{ref}: {self._explain(exc)}") from None
+            labels = live.get("metadata", {}).get("labels") or {}
+            if labels.get(plan.PART_OF) != self.applyset_id:
+                log.warning("%s: no longer labelled as part of this deployment; left alone", ref)
+                return Change(ref, "skipped", live)
+            body = {"kind": "DeleteOptions", "apiVersion": "v1",
+                    "propagationPolicy": "Foreground",
+                    "preconditions": {"uid": live["metadata"]["uid"]}}
+            try:
+                self.cluster.request("DELETE", path, body=body, timeout=self.timeout())
+            except ApiError as exc:
+                if exc.status in (404, 409):
+                    return Change(ref, "gone")
+                raise ApplyRejected(f"{ref}: {self._explain(exc)}") from None
+            return Change(ref, action, live)
+        return self._map(one, refs)
+
+
+def _is_new(obj: Any) -> bool:
+    fields = (obj or {}).get("metadata", {}).get("managedFields") or []
+    return len(fields) == 1 and fields[0].get("operation") == "Apply"

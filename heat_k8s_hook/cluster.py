@@ -1,0 +1,307 @@
+"""The Kubernetes API as the hook uses it: credentials, requests, discovery, watch streams.
+
+Every call into the `kubernetes` client package is in this module, so a client upgrade
+touches one file. The client provides what it is good at (kubeconfig and in-cluster loading,
+exec/token refresh, TLS set-up, its urllib3 connection pool); requests are sent as raw JSON on
+that pool, so there is no per-object model (de)serialization and no per-object discovery.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Optional
+from urllib.parse import urlencode, quote
+
+from heat_k8s_hook.errors import (ApplyRejected, ClusterUnreachable, CredentialsRejected,
+                                  InvalidInput)
+
+DEFAULT_KUBECONFIG = "/etc/heat-k8s-hook/kubeconfig"
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ApiError(ApplyRejected):
+    """A Status answer from the API server; `status` is the HTTP code."""
+
+    def __init__(self, status: int, reason: str, message: str, details: Mapping | None = None):
+        super().__init__(message or reason or f"HTTP {status}")
+        self.status = status
+        self.reason = reason
+        self.details = details or {}
+
+
+# --- credentials (pluggable: a source only has to produce a client Configuration) ----------
+
+class Credentials:
+    """Where the API server's address and the hook's credentials come from."""
+
+    description = "credentials"
+
+    def configuration(self) -> Any:  # kubernetes.client.Configuration
+        raise NotImplementedError
+
+
+@dataclass
+class KubeconfigCredentials(Credentials):
+    path: str
+    context: Optional[str] = None
+
+    @property
+    def description(self) -> str:
+        return f"kubeconfig {self.path}" + (f" (context {self.context})" if self.context else "")
+
+    def configuration(self) -> Any:
+        from kubernetes import client, config
+        if not os.path.exists(self.path):
+            raise CredentialsRejected(f"kubeconfig {self.path} does not exist")
+        cfg = client.Configuration()
+        try:
+            config.load_kube_config(config_file=self.path, context=self.context,
+                                    client_configuration=cfg, persist_config=False)
+        except config.ConfigException as exc:
+            raise CredentialsRejected(f"{self.description}: {_first_line(exc)}") from None
+        except Exception as exc:  # malformed files raise yaml/KeyError/TypeError/...
+            raise CredentialsRejected(
+                f"{self.description} cannot be loaded ({type(exc).__name__})") from None
+        return cfg
+
+
+class InClusterCredentials(Credentials):
+    description = "in-cluster service account"
+
+    def configuration(self) -> Any:
+        from kubernetes import client, config
+        cfg = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=cfg)
+        except config.ConfigException as exc:
+            raise CredentialsRejected(f"in-cluster credentials: {_first_line(exc)}") from None
+        return cfg
+
+
+def resolve_credentials(kubeconfig: str | None, context: str | None,
+                        environ: Mapping[str, str] = os.environ) -> Credentials:
+    """Option `kubeconfig`, then $KUBECONFIG, then /etc/heat-k8s-hook/kubeconfig, then in-cluster."""
+    if kubeconfig:
+        return KubeconfigCredentials(kubeconfig, context)
+    env = environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    if env:
+        return KubeconfigCredentials(env, context)
+    if os.path.exists(DEFAULT_KUBECONFIG):
+        return KubeconfigCredentials(DEFAULT_KUBECONFIG, context)
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        return InClusterCredentials()
+    raise CredentialsRejected(
+        f"no cluster credentials: set option kubeconfig, $KUBECONFIG, or put a kubeconfig at "
+        f"{DEFAULT_KUBECONFIG}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_kind(self) -> str:
+        return f"{self.group}/{self.kind}" if self.group else self.kind
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{self.plural}"
+        return base + (f"/{quote(name, safe='')}" if name else "")
+
+
+class UnknownKind(InvalidInput):
+    """The cluster does not serve this apiVersion/kind."""
+
+
+# --- the client --------------------------------------------------------------------------------
+
+class Cluster:
+    """A connection to one API server; thread-safe, one urllib3 pool shared by all threads."""
+
+    def __init__(self, credentials: Credentials, pool_size: int = 32):
+        import urllib3
+        from kubernetes import client
+
+        self.credentials = credentials
+        cfg = credentials.configuration()
+        cfg.connection_pool_maxsize = pool_size
+        self._cfg = cfg
+        self.host = cfg.host.rstrip("/")
+        self._pool = client.ApiClient(cfg).rest_client.pool_manager
+        self._urllib3 = urllib3
+        self._retry = urllib3.Retry(total=4, connect=1, read=2, status=3, backoff_factor=0.2,
+                                    status_forcelist=(429, 502, 503, 504), allowed_methods=None,
+                                    raise_on_status=False, respect_retry_after_header=True)
+        self._discovery: dict = {}
+        self._lock = threading.Lock()
+
+    # requests --------------------------------------------------------------------------------
+
+    def _headers(self, content_type: str | None = None) -> dict:
+        headers = {"Accept": "application/json", "User-Agent": "heat-k8s-hook"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        token = self._cfg.get_api_key_with_prefix("authorization") if self._cfg.api_key else None
+        if token:
+            headers["Authorization"] = token
+        elif self._cfg.username and self._cfg.password:
+            headers.update(self._urllib3.make_headers(
+                basic_auth=f"{self._cfg.username}:{self._cfg.password}"))
+        return headers
+
+    def _url(self, path: str, query: Mapping | None) -> str:
+        q = {k: v for k, v in (query or {}).items() if v is not None}
+        return self.host + path + ("?" + urlencode(q) if q else "")
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict,
+              timeout: float, stream: bool = False, retries: Any = None):
+        u3 = self._urllib3
+        try:
+            return self._pool.request(
+                method, url, body=body, headers=headers, preload_content=not stream,
+                timeout=u3.Timeout(connect=min(5.0, timeout), read=timeout),
+                retries=self._retry if retries is None else retries)
+        except u3.exceptions.SSLError as exc:
+            raise ClusterUnreachable(f"TLS handshake with the API server at {self.host} failed: "
+                                     f"{_reason(exc)}") from None
+        except u3.exceptions.HTTPError as exc:
+            raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.host}: "
+                                     f"{_reason(exc)}") from None
+
+    def request(self, method: str, path: str, query: Mapping | None = None,
+                body: Any = None, content_type: str | None = None, timeout: float = 30.0) -> Any:
+        """One API call; returns the decoded JSON answer or raises ApiError/ClusterUnreachable."""
+        return self.request_full(method, path, query, body, content_type, timeout)[1]
+
+    def request_full(self, method: str, path: str, query: Mapping | None = None,
+                     body: Any = None, content_type: str | None = None,
+                     timeout: float = 30.0) -> tuple:
+        """Like request, but returns (HTTP status, decoded answer): 201 tells a create apart."""
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            content_type = content_type or "application/json"
+        resp = self._send(method, self._url(path, query), data, self._headers(content_type),
+                          max(0.5, timeout))
+        return resp.status, self._decode(resp.status, resp.data, method, path)
+
+    def _decode(self, status: int, data: bytes, method: str, path: str) -> Any:
+        payload: Any = None
+        if data:
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                payload = None
+        if 200 <= status < 300:
+            return payload
+        if status == 401:
+            raise CredentialsRejected(
+                f"the API server at {self.host} rejected the credentials from "
+                f"{self.credentials.description} (401 Unauthorized: expired or revoked?)")
+        if isinstance(payload, Mapping) and payload.get("kind") == "Status":
+            raise ApiError(status, payload.get("reason", ""), payload.get("message", ""),
+                           payload.get("details"))
+        text = (data or b"").decode("utf-8", "replace").strip().splitlines()
+        raise ApiError(status, "", f"{method} {path}: HTTP {status} {text[0][:200] if text else ''}")
+
+    def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0) -> Any:
+        return self.request("GET", path, query, timeout=timeout)
+
+    def ping(self, timeout: float = 10.0) -> str:
+        """Check reachability and credentials once; returns the server's gitVersion."""
+        version = self.request("GET", "/version", timeout=timeout) or {}
+        # /version is readable anonymously; an authenticated call proves the credentials.
+        self.request("GET", "/api", timeout=timeout)
+        return version.get("gitVersion", "unknown")
+
+    def watch(self, path: str, query: Mapping, timeout: float) -> Iterator[dict]:
+        """Yield watch events ({type, object}) until the server ends the stream or `timeout`."""
+        q = dict(query, watch="1", allowWatchBookmarks="true",
+                 timeoutSeconds=str(max(1, int(timeout))))
+        resp = self._send("GET", self._url(path, q), None, self._headers(), timeout + 5,
+                          stream=True, retries=False)
+        try:
+            if resp.status != 200:
+                self._decode(resp.status, resp.read(), "WATCH", path)
+            buf = b""
+            for chunk in resp.stream(65536, decode_content=True):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+        except self._urllib3.exceptions.HTTPError as exc:
+            raise ClusterUnreachable(f"watch on {path} broke: {_reason(exc)}") from None
+        finally:
+            resp.release_conn()
+
+    # discovery ---------------------------------------------------------------------------------
+
+    def _group_version(self, api_version: str) -> dict:
+        with self._lock:
+            if api_version in self._discovery:
+                return self._discovery[api_version]
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        try:
+            listing = self.get(path)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            listing = None
+        kinds = {}
+        group, _, version = api_version.rpartition("/")
+        for r in (listing or {}).get("resources", []):
+            if "/" in r["name"]:
+                continue  # subresource
+            kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], r["namespaced"])
+        with self._lock:
+            self._discovery[api_version] = kinds
+        return kinds
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        """The REST resource for apiVersion/kind, from (cached) discovery."""
+        kinds = self._group_version(api_version)
+        if kind not in kinds:
+            if not kinds:
+                raise UnknownKind(f"apiVersion {api_version} is not served by the cluster")
+            raise UnknownKind(f"kind {kind} is not served by the cluster in {api_version}")
+        return kinds[kind]
+
+    def forget(self, api_version: str) -> None:
+        """Drop cached discovery (after a CRD in the same config became Established)."""
+        with self._lock:
+            self._discovery.pop(api_version, None)
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "connection timed out"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "host name not found"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "the server's certificate is not trusted by the kubeconfig's CA"
+    return text.split(":")[-1].strip()[:200] or type(exc).__name__

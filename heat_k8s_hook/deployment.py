@@ -1,0 +1,269 @@
+"""The heat-config deployment delivered on stdin, and its validated options.
+
+Pure: plain data in, frozen dataclasses out. Input *values* never appear in error messages
+(any input may be a secret; `deploy_password` and `deploy_signal_id` always are).
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from heat_k8s_hook.errors import InvalidInput
+
+SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
+ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_FIELD_MANAGER = "heat-k8s-hook"
+
+_OUTPUT_REF = re.compile(
+    r"^(?P<kind>[A-Za-z0-9.]+(?:/[A-Za-z0-9]+)?)/(?:(?P<ns>[a-z0-9.-]+)/)?(?P<name>[a-z0-9.:-]+)"
+    r":(?P<path>\{.+\})$")
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """Where a declared output is read from: one live object and a kubectl-style JSONPath."""
+
+    kind: str            # "Service" or "apps/Deployment"
+    namespace: str | None
+    name: str
+    jsonpath: str        # "{.spec.clusterIP}"
+
+
+@dataclass(frozen=True)
+class Options:
+    namespace: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    field_manager: str = DEFAULT_FIELD_MANAGER
+    force_conflicts: bool = False
+    wait: bool = True
+    prune: bool = True
+    outputs: Mapping[str, OutputRef] = field(default_factory=dict)
+    wait_rules: Mapping[str, str] = field(default_factory=dict)
+    unschedulable_grace: float = 15.0
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    name: str
+    group: str
+    action: str
+    config: Any
+    options: Options
+    inputs: Mapping[str, Any]          # name -> typed value
+    input_types: Mapping[str, str]
+    declared_outputs: tuple = ()       # names of the SoftwareConfig's outputs
+    stack_id: str = ""
+    resource_name: str = ""
+
+    @property
+    def identity(self) -> str:
+        """Stable across CREATE/UPDATE/DELETE (each action gets a new `id`)."""
+        if self.stack_id and self.resource_name:
+            return f"{self.stack_id}/{self.resource_name}"
+        return self.name or self.id
+
+    @property
+    def slug(self) -> str:
+        """A DNS-1123 name for the inventory and lock: readable prefix + identity hash."""
+        stack_name = self.stack_id.split("/")[0] if self.stack_id else ""
+        base = "-".join(p for p in (stack_name, self.resource_name or self.name) if p)
+        base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:40].strip("-")
+        digest = hashlib.sha256(self.identity.encode()).hexdigest()[:10]
+        return f"{base}-{digest}" if base else f"heat-{digest}"
+
+    def secret_values(self) -> list:
+        """Input values that must never be printed."""
+        return [str(v) for k, v in self.inputs.items() if k in SECRET_INPUTS and v]
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.lower() in ("true", "yes", "1")
+    raise InvalidInput(f"option {name}: expected true or false, got {type(value).__name__}")
+
+
+def _positive(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"option {name}: expected a number of seconds") from None
+    if not number > 0:
+        raise InvalidInput(f"option {name}: must be greater than 0")
+    return number
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"option {name}: expected a non-empty string")
+    return value
+
+
+def parse_output_ref(name: str, value: Any) -> OutputRef:
+    match = _OUTPUT_REF.match(value) if isinstance(value, str) else None
+    if not match:
+        raise InvalidInput(
+            f"option outputs.{name}: expected \"Kind/name:{{.json.path}}\" "
+            f"(or \"Kind/namespace/name:{{...}}\"), e.g. \"Service/web:{{.spec.clusterIP}}\"")
+    return OutputRef(match["kind"], match["ns"], match["name"], match["path"])
+
+
+def _outputs(value: Any) -> dict:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("option outputs: expected a map of output name to \"Kind/name:{.path}\"")
+    return {str(k): parse_output_ref(str(k), v) for k, v in value.items()}
+
+
+def _wait_rules(value: Any) -> dict:
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
+        raise InvalidInput("option wait_rules: expected a map of \"group/Kind\" to a condition type")
+    return dict(value)
+
+
+_OPTION_PARSERS = {
+    "namespace": _text,
+    "kubeconfig": _text,
+    "context": _text,
+    "timeout": _positive,
+    "field_manager": _text,
+    "force_conflicts": _bool,
+    "wait": _bool,
+    "prune": _bool,
+    "outputs": lambda _n, v: _outputs(v),
+    "wait_rules": lambda _n, v: _wait_rules(v),
+    "unschedulable_grace": _positive,
+}
+KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
+
+
+def parse_options(raw: Any) -> Options:
+    """Validate `options` (null or a map); unknown keys are rejected with the known ones."""
+    if raw is None or raw == "":
+        return Options()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise InvalidInput("options: expected a map, got text that is not JSON") from None
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"options: expected a map, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(_OPTION_PARSERS))
+    if unknown:
+        raise InvalidInput(f"unknown option(s) {', '.join(map(str, unknown))}; "
+                           f"known options: {', '.join(KNOWN_OPTIONS)}")
+    values = {k: _OPTION_PARSERS[k](k, v) for k, v in raw.items() if v is not None}
+    return Options(**values)
+
+
+def _literal(text: str) -> Any:
+    """Decode JSON, or Python-literal text that heat-config made of a list/map (never eval)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError("not JSON") from None
+
+
+def decode_input(name: str, kind: str, value: Any) -> Any:
+    """Turn an input's value into the typed value `get_input` substitutes."""
+    kind = (kind or "String").strip()
+    if value is None:
+        return None
+    if kind == "Json":
+        if isinstance(value, str):
+            try:
+                return _literal(value)
+            except ValueError:
+                raise InvalidInput(f"input {name}: type Json but its value is not JSON") from None
+        return value
+    if kind == "Number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        try:
+            number = float(str(value))
+        except ValueError:
+            raise InvalidInput(f"input {name}: type Number but its value is not a number") from None
+        return int(number) if number.is_integer() and "." not in str(value) else number
+    if kind == "Boolean":
+        try:
+            return _bool(f"input {name}", value)
+        except InvalidInput:
+            raise InvalidInput(f"input {name}: type Boolean but its value is not a boolean") from None
+    if kind == "CommaDelimitedList":
+        if isinstance(value, list):
+            return value
+        text = str(value)
+        if text.startswith("["):
+            try:
+                decoded = _literal(text)
+                if isinstance(decoded, list):
+                    return decoded
+            except ValueError:
+                pass
+        return [p.strip() for p in text.split(",")] if text else []
+    # String: heat-config stringifies lists/maps with Python's str(); decode those safely.
+    if isinstance(value, str) and value[:1] in "[{" and "'" in value:
+        try:
+            decoded = ast.literal_eval(value)
+            if isinstance(decoded, (list, dict)):
+                return decoded
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            pass
+    return value
+
+
+def parse_deployment(raw: Any) -> Deployment:
+    """Validate the deployment JSON (already decoded) into a Deployment."""
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"deployment: expected a JSON object, got {type(raw).__name__}")
+    inputs_raw = raw.get("inputs") or []
+    if not isinstance(inputs_raw, list):
+        raise InvalidInput("deployment: inputs must be a list")
+    inputs: dict = {}
+    types: dict = {}
+    for i, item in enumerate(inputs_raw):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise InvalidInput(f"deployment: input {i + 1} has no name")
+        name = item["name"]
+        types[name] = item.get("type") or "String"
+        inputs[name] = decode_input(name, types[name], item.get("value"))
+    outputs_raw = raw.get("outputs") or []
+    declared = tuple(o["name"] for o in outputs_raw
+                     if isinstance(o, Mapping) and isinstance(o.get("name"), str))
+    action = str(inputs.get("deploy_action") or "CREATE").upper()
+    if action not in ACTIONS:
+        raise InvalidInput(f"deploy_action {action!r} is not one of {', '.join(sorted(ACTIONS))}")
+    return Deployment(
+        id=str(raw.get("id") or ""),
+        name=str(raw.get("name") or ""),
+        group=str(raw.get("group") or "kubectl"),
+        action=action,
+        config=raw.get("config"),
+        options=parse_options(raw.get("options")),
+        inputs=inputs,
+        input_types=types,
+        declared_outputs=declared,
+        stack_id=str(inputs.get("deploy_stack_id") or ""),
+        resource_name=str(inputs.get("deploy_resource_name") or ""),
+    )
+
+
+def load_deployment(text: str) -> Deployment:
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"stdin is not a JSON deployment: {exc}") from None
+    return parse_deployment(raw)

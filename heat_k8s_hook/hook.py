@@ -1,0 +1,108 @@
+"""The heat-config hook: deployment JSON on stdin, exactly one result JSON on stdout.
+
+55-heat-config runs hooks with no timeout and never retries, so this entry point guarantees an
+answer: a top-level guard turns any exception into a result, and a watchdog answers with a
+timeout result if the run is still going shortly after the deployment's deadline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Optional, TextIO
+
+from heat_k8s_hook.errors import HookError, InvalidInput, TimedOut
+
+WATCHDOG_GRACE = 5.0   # seconds past the deadline before the watchdog answers for the run
+
+
+class Answer:
+    """Writes the one result JSON, once, whoever gets there first (run or watchdog)."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.lock = threading.Lock()
+        self.sent: Optional[int] = None
+
+    def send(self, result: dict) -> bool:
+        with self.lock:
+            if self.sent is not None:
+                return False
+            self.out.write(json.dumps(result) + "\n")
+            self.out.flush()
+            self.sent = int(result.get("deploy_status_code", 1) or 0)
+            return True
+
+
+def _error_result(code: int, message: str, stderr: list = ()) -> dict:
+    lines = list(stderr) + [f"ERROR: {message}"]
+    return {"deploy_stdout": "", "deploy_stderr": "\n".join(lines) + "\n",
+            "deploy_status_code": code}
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
+    from heat_k8s_hook.deployment import load_deployment
+    from heat_k8s_hook.pipeline import Context, connect_default, execute
+
+    try:
+        dep = load_deployment(stdin.read())
+    except HookError as exc:
+        answer.send(_error_result(exc.code, exc.message))
+        return
+    ctx = Context(connect=connect_default, progress=_progress, started=started)
+    deadline = started + dep.options.timeout
+    partial: dict = {"stderr": []}
+
+    def watchdog() -> None:
+        while True:
+            left = deadline + WATCHDOG_GRACE - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, 1.0))
+        message = ctx.mask(TimedOut(
+            f"deadline of {dep.options.timeout:g}s passed while talking to the API server "
+            "(the watchdog answered for the stuck run)").message)
+        if answer.send(_error_result(TimedOut.code, message, partial["stderr"])):
+            _progress(f"ERROR: {message}")
+            os._exit(TimedOut.code)
+
+    threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
+    from heat_k8s_hook.report import Result
+    result = Result()
+    partial["stderr"] = result.stderr
+    try:
+        execute(dep, ctx, result)
+    except Exception as exc:  # a bug: still answer, with the cause, secrets masked
+        result.status_code = HookError.code
+        result.stderr.append(ctx.mask(f"ERROR: internal error: {type(exc).__name__}: "
+                                      f"{' '.join(str(exc).split())[:300]}"))
+    answer.send(result.as_dict(ctx.mask))
+
+
+def main(argv: Optional[list] = None) -> int:
+    started = time.monotonic()
+    answer = Answer(sys.stdout)
+    # Nothing but the result may reach stdout: anything else printed goes to stderr.
+    sys.stdout = sys.stderr
+    try:
+        run_hook(sys.stdin, answer, started)
+    except KeyboardInterrupt:
+        answer.send(_error_result(HookError.code, "interrupted"))
+    except InvalidInput as exc:
+        answer.send(_error_result(exc.code, exc.message))
+    except Exception as exc:  # the guard: any bug still yields a result with its cause
+        answer.send(_error_result(HookError.code, f"internal error: {type(exc).__name__}: "
+                                  f"{' '.join(str(exc).split())[:300]}"))
+    finally:
+        sys.stdout = answer.out
+    return answer.sent if answer.sent is not None else HookError.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The deployment's inventory: an ApplySet (KEP-3659) parent ConfigMap per deployment.
+
+The parent lives in the `heat-k8s-hook` namespace, named from the deployment's stable identity
+(stack id + resource name), with the standard `applyset.kubernetes.io/*` label and annotations
+so `kubectl` sees the set. Its data also lists the exact members, so prune and DELETE need
+no cluster-wide LIST. Pure: bodies in, bodies out.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Iterable, Mapping
+
+from heat_k8s_hook import __version__
+from heat_k8s_hook.plan import ObjectRef
+
+NAMESPACE = "heat-k8s-hook"
+APPLYSET_ID = "applyset.kubernetes.io/id"
+TOOLING = "applyset.kubernetes.io/tooling"
+GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
+NAMESPACES = "applyset.kubernetes.io/additional-namespaces"
+IDENTITY = "heat-k8s-hook.dev/deployment"
+
+
+def parent_name(slug: str) -> str:
+    return f"heat-{slug}"[:63].rstrip("-")
+
+
+def applyset_id(name: str, namespace: str = NAMESPACE, kind: str = "ConfigMap",
+                group: str = "") -> str:
+    """kubectl's ID: base64url(sha256("<name>.<namespace>.<kind>.<group>")), unpadded."""
+    digest = hashlib.sha256(f"{name}.{namespace}.{kind}.{group}".encode()).digest()
+    return "applyset-" + base64.urlsafe_b64encode(digest).decode().rstrip("=") + "-v1"
+
+
+def namespace_body() -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+
+
+def parent_body(name: str, identity: str, members: Iterable[ObjectRef]) -> dict:
+    """The parent ConfigMap listing `members` (a superset while an update is in flight)."""
+    refs = sorted(set(members))
+    group_kinds = sorted({f"{r.kind}.{r.group}" if r.group else r.kind for r in refs})
+    namespaces = sorted({r.namespace for r in refs if r.namespace and r.namespace != NAMESPACE})
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {APPLYSET_ID: applyset_id(name)},
+            "annotations": {
+                TOOLING: f"heat-k8s-hook/v{__version__}",
+                GROUP_KINDS: ",".join(group_kinds),
+                NAMESPACES: ",".join(namespaces),
+                IDENTITY: identity,
+            },
+        },
+        "data": {"members": json.dumps([r.to_dict() for r in refs], sort_keys=True)},
+    }
+
+
+def members_of(parent: Mapping | None) -> list:
+    """The members recorded in a live parent (empty when there is none)."""
+    if not parent:
+        return []
+    try:
+        return [ObjectRef.from_dict(d) for d in json.loads(parent["data"]["members"])]
+    except (KeyError, TypeError, ValueError):
+        return []

@@ -1,0 +1,150 @@
+"""What to apply in which order, and what to prune: pure rules over plain data.
+
+Stages follow Flux's staged apply with Helm's install order coarsened into three steps:
+cluster definitions (Namespaces, CRDs; waited for before their dependents), then what workloads
+consume (RBAC, config, storage, Services), then workloads and everything else. Objects of one
+stage are applied in parallel.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+# Helm's InstallOrder (pkg/release/util/kind_sorter.go), by kind.
+HELM_INSTALL_ORDER = (
+    "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
+    "PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList",
+    "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+    "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
+    "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
+    "DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
+    "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+    "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+)
+DEFINITIONS = frozenset({"Namespace", "CustomResourceDefinition"})
+FIRST_WORKLOAD = HELM_INSTALL_ORDER.index("DaemonSet")
+STAGE_NAMES = ("definitions", "dependencies", "workloads")
+
+PART_OF = "applyset.kubernetes.io/part-of"
+ANNOTATION_PREFIX = "heat-k8s-hook.dev/"
+CONFIG_HASH = ANNOTATION_PREFIX + "config-hash"
+WAIT_ANNOTATION = ANNOTATION_PREFIX + "wait"           # "false" opts an object out of waiting
+TIMEOUT_ANNOTATION = ANNOTATION_PREFIX + "timeout"     # seconds, its own readiness deadline
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """A live object's identity; `group` is "" for the core API group."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    version: str = ""
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace \
+            else f"{self.kind}/{self.name}"
+
+    def to_dict(self) -> dict:
+        return {"apiVersion": self.api_version, "kind": self.kind,
+                "namespace": self.namespace, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ObjectRef":
+        group, _, version = str(d["apiVersion"]).rpartition("/")
+        return cls(group, d["kind"], d.get("namespace") or "", d["name"], version)
+
+    @property
+    def key(self) -> tuple:
+        """Identity without the version (a version change is the same object)."""
+        return (self.group, self.kind, self.namespace, self.name)
+
+
+def stage_of(kind: str) -> int:
+    """0: definitions, 1: what workloads depend on, 2: workloads and unknown kinds."""
+    if kind in DEFINITIONS:
+        return 0
+    try:
+        position = HELM_INSTALL_ORDER.index(kind)
+    except ValueError:
+        return 2  # custom resources and kinds Helm does not list go last
+    return 1 if position < FIRST_WORKLOAD else 2
+
+
+def install_rank(kind: str) -> int:
+    try:
+        return HELM_INSTALL_ORDER.index(kind)
+    except ValueError:
+        return len(HELM_INSTALL_ORDER)
+
+
+def stages(items: Iterable[Any], kind_of=lambda item: item.ref.kind) -> list:
+    """Items grouped by stage (empty stages dropped), each in Helm order then document order."""
+    buckets: dict = {}
+    for item in items:
+        buckets.setdefault(stage_of(kind_of(item)), []).append(item)
+    return [sorted(buckets[s], key=lambda it: install_rank(kind_of(it)))
+            for s in sorted(buckets)]
+
+
+def delete_order(refs: Iterable[ObjectRef]) -> list:
+    """Reverse of install order: workloads first, Namespaces and CRDs last."""
+    return sorted(refs, key=lambda r: (-stage_of(r.kind), -install_rank(r.kind), r))
+
+
+def with_membership(obj: Mapping, applyset_id: str) -> dict:
+    """The object as applied: our ApplySet label and the hash of what we apply."""
+    body = json.loads(json.dumps(obj))
+    meta = body.setdefault("metadata", {})
+    meta.setdefault("labels", {})[PART_OF] = applyset_id
+    meta.setdefault("annotations", {})
+    meta["annotations"].pop(CONFIG_HASH, None)
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    meta["annotations"][CONFIG_HASH] = digest
+    return body
+
+
+def to_prune(previous: Iterable[ObjectRef], desired: Iterable[ObjectRef]) -> list:
+    """Members of the last applied set that the new config no longer has."""
+    keep = {r.key for r in desired}
+    return delete_order(r for r in previous if r.key not in keep)
+
+
+def _matches(desired: Any, live: Any) -> bool:
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(
+            _matches(v, live.get(k)) for k, v in desired.items() if v is not None)
+    if isinstance(desired, list):
+        return isinstance(live, list) and len(desired) == len(live) and all(
+            _matches(d, lv) for d, lv in zip(desired, live))
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    if isinstance(desired, (int, float)) and isinstance(live, (int, float)):
+        return desired == live
+    return desired == live or (isinstance(desired, (int, float)) and str(desired) == live)
+
+
+def unchanged(body: Mapping, live: Mapping | None) -> bool:
+    """True when the live object already is what we would apply: same hash, no drift.
+
+    The hash annotation says the config did not change since it was applied; the field by
+    field comparison says nobody changed one of our fields behind our back. A False answer
+    only costs a PATCH that the server may find to be a no-op.
+    """
+    if not live:
+        return False
+    live_meta = live.get("metadata", {})
+    if (live_meta.get("annotations") or {}).get(CONFIG_HASH) != \
+            body["metadata"]["annotations"][CONFIG_HASH]:
+        return False
+    desired = {k: v for k, v in body.items() if k not in ("status", "stringData")}
+    if live.get("kind") == "Secret" and body.get("stringData"):
+        return False  # stringData is write-only: always re-send, the server decides
+    return _matches(desired, live)

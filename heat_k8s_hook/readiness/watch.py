@@ -1,0 +1,307 @@
+"""Wait for a set of live objects against one deadline, by watching, never by polling.
+
+One watch per (resource, namespace) shared by every object of that scope (selected by our
+ApplySet label), plus one pod watch per namespace that holds workloads, so failing pods fail
+the deployment as soon as they show. Each stream resumes from its last resourceVersion when the
+server ends it, relists on 410 Gone, and reconnects after a dropped connection. The verdicts
+come from the pure rules in `rules.py`; this module only feeds them live objects.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Optional
+
+from heat_k8s_hook.cluster import ApiError, Cluster, Resource
+from heat_k8s_hook.errors import ClusterUnreachable, HookError
+from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.readiness import rules
+from heat_k8s_hook.readiness.rules import Status, Verdict
+
+log = logging.getLogger("heat_k8s_hook")
+
+POD_WORKLOADS = frozenset({"apps/Deployment", "apps/StatefulSet", "apps/DaemonSet",
+                           "apps/ReplicaSet", "batch/Job"})
+TICK = 1.0  # re-evaluation of time-based rules (the Unschedulable grace); no API calls
+
+
+@dataclass
+class Target:
+    ref: ObjectRef
+    resource: Resource
+    obj: Optional[Mapping]            # last seen state; None when not found
+    deadline: float                   # monotonic
+    pods_since: Optional[datetime] = None   # only pods created since (this apply) count
+    verdict: Verdict = field(default_factory=lambda: Verdict(Status.UNKNOWN, "not seen yet"))
+
+
+@dataclass
+class Outcome:
+    ready: list                       # refs in the order they became ready (or gone)
+    failed: list                      # (ref, message) of objects that failed
+    pending: list                     # (ref, message) of objects still waiting at the deadline
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.pending
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_time(text: str | None) -> Optional[datetime]:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def applied_at(obj: Mapping, field_manager: str) -> Optional[datetime]:
+    """Server time of our last apply of obj (from managedFields), to tell new pods from old."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply":
+            return _parse_time(entry.get("time"))
+    return None
+
+
+class Waiter:
+    """Runs the watches for one wait; use once."""
+
+    def __init__(self, cluster: Cluster, applyset_id: str, *, wait_rules: Mapping | None = None,
+                 unschedulable_grace: float = 15.0, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = _utcnow, started: float | None = None):
+        self.cluster = cluster
+        self.selector = f"applyset.kubernetes.io/part-of={applyset_id}"
+        self.wait_rules = dict(wait_rules or {})
+        self.grace = unschedulable_grace
+        self.clock = clock
+        self.now = now
+        self.started = self.clock() if started is None else started
+        self.events: queue.Queue = queue.Queue()
+        self.stop = threading.Event()
+        self.pods: dict = {}           # namespace -> {name: pod}
+
+    # -- streams ---------------------------------------------------------------------------------
+
+    def _stream(self, tag: tuple, path: str, selector: str | None, rv: str | None,
+                deadline: float) -> None:
+        backoff = 0.1
+        while not self.stop.is_set():
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return
+            try:
+                if rv is None:
+                    listing = self.cluster.get(path, {"labelSelector": selector},
+                                               timeout=min(30.0, remaining))
+                    rv = listing["metadata"]["resourceVersion"]
+                    self.events.put((tag, "LIST", listing.get("items", [])))
+                query = {"labelSelector": selector, "resourceVersion": rv}
+                for event in self.cluster.watch(path, query, timeout=min(remaining, 300.0)):
+                    if self.stop.is_set():
+                        return
+                    kind, obj = event.get("type"), event.get("object") or {}
+                    if kind == "ERROR":
+                        if obj.get("code") == 410:
+                            rv = None  # too old: relist
+                            break
+                        raise ApiError(obj.get("code", 500), obj.get("reason", ""),
+                                       obj.get("message", ""))
+                    rv = obj.get("metadata", {}).get("resourceVersion", rv)
+                    if kind != "BOOKMARK":
+                        self.events.put((tag, kind, obj))
+                    backoff = 0.1
+            except ApiError as exc:
+                if exc.status == 410:
+                    rv = None
+                    continue
+                self.events.put((tag, "FAIL", exc))
+                return
+            except ClusterUnreachable as exc:
+                if self.clock() + backoff >= deadline:
+                    self.events.put((tag, "FAIL", exc))
+                    return
+                log.debug("watch %s dropped (%s); reconnecting", path, exc)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+            except Exception as exc:  # a bug must surface, not hang the wait
+                self.events.put((tag, "FAIL", HookError(f"watch on {path}: {exc!r}")))
+                return
+
+    def _start(self, tag: tuple, path: str, selector: str | None, rv: str | None,
+               deadline: float) -> None:
+        threading.Thread(target=self._stream, args=(tag, path, selector, rv, deadline),
+                         name=f"watch-{tag}", daemon=True).start()
+
+    def _start_watches(self, targets: list, deadline: float, pods: bool) -> None:
+        scopes: dict = {}
+        for t in targets:
+            scopes.setdefault((t.resource, t.ref.namespace), []).append(t)
+        for (resource, namespace), group in scopes.items():
+            rvs = [int(rv) for rv in ((t.obj or {}).get("metadata", {}).get("resourceVersion")
+                                      for t in group) if rv and str(rv).isdigit()]
+            rv = str(min(rvs)) if len(rvs) == len(group) and rvs else None
+            self._start(("obj", resource.group, resource.kind, namespace),
+                        resource.path(namespace), self.selector, rv, deadline)
+        if pods:
+            for namespace in sorted({t.ref.namespace for t in targets
+                                     if t.resource.group_kind in POD_WORKLOADS}):
+                self.pods[namespace] = {}
+                self._start(("pod", namespace), f"/api/v1/namespaces/{namespace}/pods", None,
+                            None, deadline)
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def _apply_event(self, by_key: dict, tag: tuple, kind: str, payload) -> list:
+        """Update state from one event; returns the keys whose verdict may have changed."""
+        if kind == "FAIL":
+            raise payload
+        if tag[0] == "pod":
+            pods = self.pods[tag[1]]
+            for pod in (payload if kind == "LIST" else [payload]):
+                name = pod["metadata"]["name"]
+                if kind == "DELETED":
+                    pods.pop(name, None)
+                else:
+                    pods[name] = pod
+            return [k for k, t in by_key.items() if t.ref.namespace == tag[1]
+                    and t.resource.group_kind in POD_WORKLOADS]
+        _, group, rkind, namespace = tag
+        changed = []
+        objs = payload if kind == "LIST" else [payload]
+        if kind == "LIST":  # a relist: what is missing is gone
+            names = {o["metadata"]["name"] for o in objs}
+            for key, t in by_key.items():
+                if key[:3] == (group, rkind, namespace) and key[3] not in names:
+                    t.obj = None
+                    changed.append(key)
+        for obj in objs:
+            key = (group, rkind, namespace, obj["metadata"]["name"])
+            if key in by_key:
+                obj.setdefault("kind", rkind)
+                by_key[key].obj = None if kind == "DELETED" else obj
+                changed.append(key)
+        return changed
+
+    def _verdict(self, t: Target, now: datetime, gone: bool) -> Verdict:
+        if gone:
+            if t.obj is None:
+                return Verdict(Status.READY, "deleted")
+            return Verdict(Status.IN_PROGRESS, "being deleted")
+        if t.obj is None:
+            return Verdict(Status.IN_PROGRESS, "not found")
+        verdict = rules.object_status(t.obj, now, self.wait_rules)
+        if verdict.status in (Status.READY, Status.FAILED):
+            return verdict
+        if t.resource.group_kind in POD_WORKLOADS:
+            pods = [p for p in self.pods.get(t.ref.namespace, {}).values()
+                    if t.pods_since is None or
+                    (_parse_time(p["metadata"].get("creationTimestamp")) or now) >= t.pods_since]
+            failure = rules.workload_failure(t.obj, pods, now, self.grace)
+            if failure is not None:
+                return failure
+        elif t.ref.kind == "Pod" and not t.ref.group:
+            failure = rules.workload_failure(t.obj, [t.obj], now, self.grace)
+            if failure is not None:
+                return failure
+        return verdict
+
+    def wait(self, targets: list, deadline: float, gone: bool = False,
+             on_change: Callable[[Target], None] = lambda t: None) -> Outcome:
+        """Until every target is ready (or gone), one fails, or the deadline passes."""
+        by_key = {t.ref.key: t for t in targets}
+        ready: list = []
+        failed: list = []
+        if not targets:
+            return Outcome([], [], [], self.clock() - self.started)
+        self._start_watches(targets, max(t.deadline for t in targets), pods=not gone)
+        dirty = set(by_key)
+        try:
+            while by_key:
+                now_m = self.clock()
+                now = self.now()
+                for key in list(dirty):
+                    t = by_key.get(key)
+                    if t is None:
+                        continue
+                    verdict = self._verdict(t, now, gone)
+                    if verdict != t.verdict:
+                        t.verdict = verdict
+                        on_change(t)
+                    if verdict.status is Status.READY:
+                        ready.append(t.ref)
+                        del by_key[key]
+                    elif verdict.status is Status.FAILED:
+                        failed.append((t.ref, verdict.message))
+                        del by_key[key]
+                dirty.clear()
+                if failed or not by_key:
+                    break
+                expired = [t for t in by_key.values() if t.deadline <= now_m]
+                if expired:
+                    break
+                wake = min(t.deadline for t in by_key.values()) - now_m
+                try:
+                    tag, kind, payload = self.events.get(timeout=max(0.0, min(TICK, wake)))
+                    dirty.update(self._apply_event(by_key, tag, kind, payload))
+                    while True:  # drain what already arrived before judging again
+                        tag, kind, payload = self.events.get_nowait()
+                        dirty.update(self._apply_event(by_key, tag, kind, payload))
+                except queue.Empty:
+                    pass
+                if not dirty:  # a tick: time-based rules may have changed their mind
+                    dirty = {k for k, t in by_key.items()
+                             if t.resource.group_kind in POD_WORKLOADS or t.ref.kind == "Pod"}
+        finally:
+            self.stop.set()
+        pending = [(t.ref, t.verdict.message) for t in by_key.values()]
+        return Outcome(ready, failed, pending, self.clock() - self.started)
+
+    # -- diagnostics -----------------------------------------------------------------------------
+
+    def warning_events(self, namespace: str, names: list, limit: int = 3) -> list:
+        """The last Warning events of the named objects, oldest first, as short lines."""
+        if not namespace:
+            return []
+        lines = []
+        try:
+            listing = self.cluster.get(f"/api/v1/namespaces/{namespace}/events",
+                                       {"fieldSelector": "type=Warning"}, timeout=5.0)
+        except HookError:
+            return []
+        wanted = set(names)
+        items = [e for e in listing.get("items", [])
+                 if (e.get("involvedObject") or {}).get("name") in wanted]
+        items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        for e in items[-limit:]:
+            io = e.get("involvedObject") or {}
+            count = e.get("count") or 1
+            lines.append(f"{io.get('kind')}/{io.get('name')}: {e.get('reason')}: "
+                         f"{' '.join(str(e.get('message', '')).split())}"
+                         + (f" (x{count})" if count > 1 else ""))
+        return lines
+
+
+def pods_named_in(message: str) -> list:
+    """Pod names a failure message mentions (`pod NAME ...`), for event lookup."""
+    words = message.replace(",", " ").split()
+    return [words[i + 1] for i, w in enumerate(words[:-1]) if w == "pod"]
+
+
+def deadline_for(obj: Mapping, start: float, deadline: float, annotation: str) -> float:
+    """An object's own deadline from its timeout annotation, never past the deployment's."""
+    raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(annotation)
+    try:
+        own = float(raw) if raw is not None else None
+    except ValueError:
+        own = None
+    return min(deadline, start + own) if own and own > 0 else deadline
+

@@ -1,0 +1,77 @@
+"""Ordering, membership, prune sets and the unchanged test: plain data."""
+from heat_k8s_hook import plan
+from heat_k8s_hook.inventory import applyset_id, members_of, parent_body
+from heat_k8s_hook.plan import ObjectRef
+
+
+class It:
+    def __init__(self, kind, name):
+        self.ref = ObjectRef("", kind, "ns", name, "v1")
+
+
+def test_stages_follow_helm_order():
+    items = [It(k, k.lower()) for k in
+             ("Deployment", "Widget", "Service", "ConfigMap", "Namespace", "CustomResourceDefinition",
+              "Job", "Secret", "ServiceAccount")]
+    st = [[i.ref.kind for i in s] for s in plan.stages(items)]
+    assert st[0] == ["Namespace", "CustomResourceDefinition"]
+    assert st[1] == ["ServiceAccount", "Secret", "ConfigMap", "Service"]
+    assert st[2] == ["Deployment", "Job", "Widget"]
+
+
+def test_delete_order_is_reverse():
+    refs = [ObjectRef("", "Namespace", "", "n", "v1"), ObjectRef("apps", "Deployment", "n", "d", "v1"),
+            ObjectRef("", "ConfigMap", "n", "c", "v1")]
+    assert [r.kind for r in plan.delete_order(refs)] == ["Deployment", "ConfigMap", "Namespace"]
+
+
+def test_to_prune_ignores_version_changes():
+    old = [ObjectRef("apps", "Deployment", "n", "d", "v1beta1"), ObjectRef("", "ConfigMap", "n", "c", "v1")]
+    new = [ObjectRef("apps", "Deployment", "n", "d", "v1")]
+    assert plan.to_prune(old, new) == [old[1]]
+
+
+def test_membership_label_and_hash():
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+    a = plan.with_membership(obj, "applyset-x-v1")
+    b = plan.with_membership(dict(obj, data={"a": "2"}), "applyset-x-v1")
+    assert a["metadata"]["labels"][plan.PART_OF] == "applyset-x-v1"
+    assert a["metadata"]["annotations"][plan.CONFIG_HASH] != b["metadata"]["annotations"][plan.CONFIG_HASH]
+    assert "labels" not in obj["metadata"]  # the manifest itself is not modified
+
+
+def test_unchanged_detects_drift_and_config_change():
+    body = plan.with_membership({"apiVersion": "apps/v1", "kind": "Deployment",
+                                 "metadata": {"name": "d", "namespace": "n"},
+                                 "spec": {"replicas": 3, "template": {"spec": {"containers": [
+                                     {"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}]}}}},
+                                "s")
+    live = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": dict(body["metadata"], uid="u", resourceVersion="5"),
+            "spec": {"replicas": 3, "strategy": {"type": "RollingUpdate"},
+                     "template": {"spec": {"containers": [
+                         {"name": "c", "image": "nginx", "imagePullPolicy": "Always",
+                          "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}}},
+            "status": {"replicas": 3}}
+    assert plan.unchanged(body, live)                       # server defaults don't count
+    drifted = dict(live, spec=dict(live["spec"], replicas=1))
+    assert not plan.unchanged(body, drifted)                # hand edit of our field
+    assert not plan.unchanged(body, None)
+    other = plan.with_membership(dict(body, spec=dict(body["spec"], replicas=4)), "s")
+    assert not plan.unchanged(other, live)                  # config changed
+
+
+def test_applyset_parent_matches_kubectl_id_and_lists_members():
+    # kubectl's ID for ConfigMap "x" in namespace "heat-k8s-hook"
+    import base64
+    import hashlib
+    expected = "applyset-" + base64.urlsafe_b64encode(
+        hashlib.sha256(b"x.heat-k8s-hook.ConfigMap.").digest()).decode().rstrip("=") + "-v1"
+    assert applyset_id("x") == expected
+    refs = [ObjectRef("apps", "Deployment", "prod", "web", "v1"), ObjectRef("", "Namespace", "", "prod", "v1")]
+    body = parent_body("x", "stack/1/res", refs)
+    ann = body["metadata"]["annotations"]
+    assert ann["applyset.kubernetes.io/contains-group-kinds"] == "Deployment.apps,Namespace"
+    assert ann["applyset.kubernetes.io/additional-namespaces"] == "prod"
+    assert sorted(members_of(body)) == sorted(refs)
+    assert members_of(None) == []
