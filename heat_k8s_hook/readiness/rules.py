@@ -323,7 +323,8 @@ def _pod(obj: Mapping, now: datetime) -> Verdict:
         return _failed(_pod_failed_cause(obj))
     if phase == "Running" and _is_true(_condition(obj, "Ready")):
         return _ready("running and ready")
-    cause = _container_failure(obj) or _unschedulable(obj, now, 15.0)
+    # Unschedulable is left to workload_failure, which knows the caller's grace period.
+    cause = _container_failure(obj)
     if cause:
         return _failed(cause)
     if phase == "Running":

@@ -220,11 +220,11 @@ status:
   conditions: [{type: PodScheduled, status: "False", reason: Unschedulable,
                 lastTransitionTime: "2024-01-01T11:59:50Z", message: 0/1 nodes are available}]
 """, IN_PROGRESS, "pending, not scheduled: Unschedulable: 0/1 nodes are available"),
-    ("pod unschedulable past grace", POD + """status:
+    ("pod unschedulable past grace (judged by workload_failure)", POD + """status:
   phase: Pending
   conditions: [{type: PodScheduled, status: "False", reason: Unschedulable,
                 lastTransitionTime: "2024-01-01T11:59:00Z", message: 0/1 nodes are available}]
-""", FAILED, "pod web-7d9f-abc: Unschedulable: 0/1 nodes are available"),
+""", IN_PROGRESS, "pending, not scheduled: Unschedulable: 0/1 nodes are available"),
     ("pod odd phase", POD + "status: {phase: Weird}", UNKNOWN, "unknown pod phase 'Weird'"),
     # --- Job
     ("job complete", JOB + """spec: {completions: 1}
@@ -414,8 +414,8 @@ def test_naive_now_is_utc():
   conditions: [{type: PodScheduled, status: "False", reason: Unschedulable,
                 lastTransitionTime: "2024-01-01T11:59:50Z"}]
 """)
-    assert object_status(pod, NOW.replace(tzinfo=None)).status is IN_PROGRESS
-    assert object_status(pod, datetime(2024, 1, 1, 12, 1)).status is FAILED
+    assert pod_failure(pod, NOW.replace(tzinfo=None)) is None
+    assert pod_failure(pod, datetime(2024, 1, 1, 12, 1)) == "pod web-7d9f-abc: Unschedulable"
 
 
 @pytest.mark.parametrize("obj,expected", [
