@@ -171,10 +171,10 @@ class Applier:
             if exc.status in (403, 404):
                 return []  # cannot list: every object of this scope is simply re-applied
             raise
-        kind = resource.kind
         objs = answer.get("items", [])
-        for obj in objs:
-            obj.setdefault("kind", kind)
+        for obj in objs:  # LIST items carry neither
+            obj.setdefault("kind", resource.kind)
+            obj.setdefault("apiVersion", resource.api_version)
         return objs
 
     # -- validation, apply, delete ---------------------------------------------------------------

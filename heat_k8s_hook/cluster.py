@@ -12,10 +12,9 @@ import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
-from urllib.parse import urlencode, quote
+from urllib.parse import quote, urlencode
 
-from heat_k8s_hook.errors import (ApplyRejected, ClusterUnreachable, CredentialsRejected,
-                                  InvalidInput)
+from heat_k8s_hook.errors import ApplyRejected, ClusterUnreachable, CredentialsRejected, InvalidInput
 
 DEFAULT_KUBECONFIG = "/etc/heat-k8s-hook/kubeconfig"
 APPLY_PATCH = "application/apply-patch+yaml"

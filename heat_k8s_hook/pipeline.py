@@ -93,8 +93,9 @@ class Run:
             raise
 
     def _write_parent(self, cluster, name: str, members) -> None:
-        from heat_k8s_hook.cluster import APPLY_PATCH, ApiError
         import json
+
+        from heat_k8s_hook.cluster import APPLY_PATCH, ApiError
         query = {"fieldManager": self.dep.options.field_manager, "force": "true"}
         try:
             cluster.request("PATCH", f"/api/v1/namespaces/{inventory.NAMESPACE}",
@@ -133,7 +134,7 @@ class Run:
                 self._wait(cluster, set_id, crds, items, "established")
         for change in changes:
             self.result.stdout.append(f"{change.ref} {change.action}")
-        self.say(f"applied: " + ", ".join(
+        self.say("applied: " + ", ".join(
             f"{n} {a}" for a, n in _counts(c.action for c in changes)))
         pruned = []
         if opts.prune:

@@ -130,7 +130,8 @@ def render(config: Any, inputs: Mapping[str, Any]) -> list:
         where = f"document {index}"
         if isinstance(doc, Mapping):
             kind = doc.get("kind")
-            name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), Mapping) else None
+            meta = doc.get("metadata")
+            name = meta.get("name") if isinstance(meta, Mapping) else None
             if isinstance(kind, str) and isinstance(name, str):
                 where = f"document {index} ({kind} {name})"
         obj = substitute(doc, inputs, where)

@@ -139,7 +139,7 @@ class Waiter:
     def _start(self, tag: tuple, path: str, selector: str | None, rv: str | None,
                deadline: float) -> None:
         threading.Thread(target=self._stream, args=(tag, path, selector, rv, deadline),
-                         name=f"watch-{tag}", daemon=True).start()
+                         name=f"watch-{tag[0]}-{tag[-1]}", daemon=True).start()
 
     def _start_watches(self, targets: list, deadline: float, pods: bool) -> None:
         scopes: dict = {}
@@ -149,7 +149,7 @@ class Waiter:
             rvs = [int(rv) for rv in ((t.obj or {}).get("metadata", {}).get("resourceVersion")
                                       for t in group) if rv and str(rv).isdigit()]
             rv = str(min(rvs)) if len(rvs) == len(group) and rvs else None
-            self._start(("obj", resource.group, resource.kind, namespace),
+            self._start(("obj", resource, namespace),
                         resource.path(namespace), self.selector, rv, deadline)
         if pods:
             for namespace in sorted({t.ref.namespace for t in targets
@@ -174,7 +174,8 @@ class Waiter:
                     pods[name] = pod
             return [k for k, t in by_key.items() if t.ref.namespace == tag[1]
                     and t.resource.group_kind in POD_WORKLOADS]
-        _, group, rkind, namespace = tag
+        _, resource, namespace = tag
+        group, rkind = resource.group, resource.kind
         changed = []
         objs = payload if kind == "LIST" else [payload]
         if kind == "LIST":  # a relist: what is missing is gone
@@ -186,7 +187,8 @@ class Waiter:
         for obj in objs:
             key = (group, rkind, namespace, obj["metadata"]["name"])
             if key in by_key:
-                obj.setdefault("kind", rkind)
+                obj.setdefault("kind", rkind)  # LIST items carry neither
+                obj.setdefault("apiVersion", resource.api_version)
                 by_key[key].obj = None if kind == "DELETED" else obj
                 changed.append(key)
         return changed

@@ -1,8 +1,13 @@
 """The deployment JSON and its options: validation, typed inputs, stable identity."""
 import pytest
 
-from heat_k8s_hook.deployment import (KNOWN_OPTIONS, decode_input, load_deployment,
-                                      parse_deployment, parse_options)
+from heat_k8s_hook.deployment import (
+    KNOWN_OPTIONS,
+    decode_input,
+    load_deployment,
+    parse_deployment,
+    parse_options,
+)
 from heat_k8s_hook.errors import InvalidInput
 
 

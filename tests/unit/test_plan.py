@@ -68,7 +68,8 @@ def test_applyset_parent_matches_kubectl_id_and_lists_members():
     expected = "applyset-" + base64.urlsafe_b64encode(
         hashlib.sha256(b"x.heat-k8s-hook.ConfigMap.").digest()).decode().rstrip("=") + "-v1"
     assert applyset_id("x") == expected
-    refs = [ObjectRef("apps", "Deployment", "prod", "web", "v1"), ObjectRef("", "Namespace", "", "prod", "v1")]
+    refs = [ObjectRef("apps", "Deployment", "prod", "web", "v1"),
+            ObjectRef("", "Namespace", "", "prod", "v1")]
     body = parent_body("x", "stack/1/res", refs)
     ann = body["metadata"]["annotations"]
     assert ann["applyset.kubernetes.io/contains-group-kinds"] == "Deployment.apps,Namespace"
