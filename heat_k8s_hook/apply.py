@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -70,6 +71,7 @@ class Applier:
         self.mask = mask
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
         self.timeout = timeout
+        self.live: dict = {}   # our members as last observed, by ref.key
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -160,6 +162,7 @@ class Applier:
                 meta = obj.get("metadata", {})
                 live[(resource.group, resource.kind, meta.get("namespace") or "",
                       meta["name"])] = obj
+        self.live.update(live)
         return live
 
     def _list(self, resource: Resource, namespace: str) -> list:
@@ -179,17 +182,52 @@ class Applier:
 
     # -- validation, apply, delete ---------------------------------------------------------------
 
-    def _patch(self, item: Item, dry_run: bool) -> tuple:
+    def _patch(self, item: Item, dry_run: bool, stand_in: str | None = None) -> tuple:
+        """Server-side apply; a dry run may stand the object in for one in another namespace."""
+        body, namespace, force = item.body, item.ref.namespace, self.force
+        if stand_in:
+            body = dict(body, metadata=dict(body["metadata"], namespace=stand_in))
+            namespace, force = stand_in, True
         query = {"fieldManager": self.field_manager,
-                 "force": "true" if self.force else None,
+                 "force": "true" if force else None,
                  "dryRun": "All" if dry_run else None}
-        path = item.resource.path(item.ref.namespace, item.ref.name)
+        path = item.resource.path(namespace, item.ref.name)
+        data = json.dumps(body).encode()
         try:
-            return self.cluster.request_full("PATCH", path, query,
-                                             json.dumps(item.body).encode(), APPLY_PATCH,
+            return self.cluster.request_full("PATCH", path, query, data, APPLY_PATCH,
+                                             timeout=self.timeout())
+        except ApiError as exc:
+            editors = self._hand_editors(item, exc) if not force else None
+            if not editors:
+                raise ApplyRejected(f"{item.where()}: {self._explain(exc)}") from None
+        # Drift: someone edited fields of our own object by hand (kubectl edit/patch/scale).
+        # Heat's config is the truth for its objects, so those fields are taken back.
+        if not dry_run:
+            log.warning("%s: taking back fields edited by hand (%s)", item.ref, ", ".join(editors))
+        query["force"] = "true"
+        try:
+            return self.cluster.request_full("PATCH", path, query, data, APPLY_PATCH,
                                              timeout=self.timeout())
         except ApiError as exc:
             raise ApplyRejected(f"{item.where()}: {self._explain(exc)}") from None
+
+    def _hand_editors(self, item: Item, exc: ApiError) -> list:
+        """The managers of a conflict when all are imperative edits of one of our members.
+
+        A conflict with another *applier* (operation Apply) is a real ownership conflict and
+        fails unless force_conflicts; imperative Update edits of an object this deployment
+        created are drift to correct.
+        """
+        current = self.live.get(item.ref.key)
+        if exc.status != 409 or current is None:
+            return []
+        managers = set(re.findall(r'conflicts? with "([^"]+)"', exc.message))
+        operations = {(m.get("manager"), m.get("operation"))
+                      for m in (current.get("metadata") or {}).get("managedFields") or []}
+        if managers and all((m, "Update") in operations and (m, "Apply") not in operations
+                            for m in managers):
+            return sorted(managers)
+        return []
 
     def _explain(self, exc: ApiError) -> str:
         message = self.mask(exc.message)
@@ -200,10 +238,16 @@ class Applier:
             message = f"forbidden: {message}"
         return message
 
-    def dry_run(self, items: list, skip: Callable[[Item], bool]) -> int:
-        """Server-side dry-run of every item not skipped; raises on the first rejected one."""
+    def dry_run(self, items: list, skip: Callable[[Item], bool], missing: set = frozenset(),
+                stand_in: str | None = None) -> int:
+        """Server-side dry-run of every item not skipped; raises on the first rejected one.
+
+        Objects whose namespace the same config creates are checked in `stand_in` (an existing
+        namespace), so the API server validates them before anything is applied.
+        """
         todo = [it for it in items if it.resource is not None and not skip(it)]
-        self._map(lambda it: self._patch(it, True), todo)
+        self._map(lambda it: self._patch(
+            it, True, stand_in if it.ref.namespace in missing else None), todo)
         return len(todo)
 
     def apply(self, items: list, live: Mapping) -> list:

@@ -160,10 +160,12 @@ class Cluster:
         headers = {"Accept": "application/json", "User-Agent": "heat-k8s-hook"}
         if content_type:
             headers["Content-Type"] = content_type
-        token = self._cfg.get_api_key_with_prefix("authorization") if self._cfg.api_key else None
-        if token:
-            headers["Authorization"] = token
-        elif self._cfg.username and self._cfg.password:
+        # auth_settings() is the client's own (version-independent) view of its credentials;
+        # it also runs the token refresh hook of exec/OIDC kubeconfigs.
+        for setting in self._cfg.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"].title()] = setting["value"]
+        if "Authorization" not in headers and self._cfg.username and self._cfg.password:
             headers.update(self._urllib3.make_headers(
                 basic_auth=f"{self._cfg.username}:{self._cfg.password}"))
         return headers

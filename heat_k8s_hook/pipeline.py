@@ -5,6 +5,7 @@ are turned into the result (and its exit code) in one place, `run`'s caller `exe
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -92,15 +93,22 @@ class Run:
                 return None
             raise
 
-    def _write_parent(self, cluster, name: str, members) -> None:
-        import json
-
+    def _ensure_namespace(self, cluster) -> None:
+        """The `heat-k8s-hook` namespace holding inventories (and, later, locks)."""
         from heat_k8s_hook.cluster import APPLY_PATCH, ApiError
         query = {"fieldManager": self.dep.options.field_manager, "force": "true"}
         try:
             cluster.request("PATCH", f"/api/v1/namespaces/{inventory.NAMESPACE}",
                             query, json.dumps(inventory.namespace_body()).encode(), APPLY_PATCH,
                             timeout=min(30.0, self.remaining()))
+        except ApiError as exc:
+            raise ApplyRejected(f"namespace {inventory.NAMESPACE}: {exc.message}") from None
+
+    def _write_parent(self, cluster, name: str, members) -> None:
+        from heat_k8s_hook.cluster import APPLY_PATCH, ApiError
+        query = {"fieldManager": self.dep.options.field_manager, "force": "true"}
+        self._ensure_namespace(cluster)
+        try:
             cluster.request("PATCH", f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps/{name}",
                             query, json.dumps(inventory.parent_body(
                                 name, self.dep.identity, members)).encode(), APPLY_PATCH,
@@ -114,12 +122,14 @@ class Run:
         items = applier.resolve(manifests, opts.namespace)
         live = applier.observe(items)
         missing_ns = self._namespaces_to_create(cluster, manifests)
+        if missing_ns:  # our own namespace stands in for those to be created
+            self._ensure_namespace(cluster)
         checked = applier.dry_run(
-            items, skip=lambda it: it.ref.namespace in missing_ns
-            or plan.unchanged(it.body, live.get(it.ref.key)))
+            items, skip=lambda it: plan.unchanged(it.body, live.get(it.ref.key)),
+            missing=missing_ns, stand_in=inventory.NAMESPACE)
         self.say(f"validated: {checked} object(s) passed server-side dry-run")
         desired = [it.ref for it in items]
-        # Nothing changed so far. The parent first lists old and new members, so an
+        # Nothing that runs changed so far. The parent first lists old and new members, so an
         # interrupted run can still prune what it created.
         self._write_parent(cluster, name, list(previous) + desired)
         changes = []

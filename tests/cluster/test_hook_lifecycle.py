@@ -7,7 +7,8 @@ import uuid
 from hookrun import deployment, run_hook
 
 
-def app(ns: str, replicas="{get_input: replicas}", with_config=True) -> list:
+def app(ns: str, replicas=None, with_config=True) -> list:
+    replicas = replicas if replicas is not None else {"get_input": "replicas"}
     docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}]
     if with_config:
         docs.append({"apiVersion": "v1", "kind": "ConfigMap",
