@@ -148,7 +148,7 @@ class Cluster:
         self.host = cfg.host.rstrip("/")
         self._pool = client.ApiClient(cfg).rest_client.pool_manager
         self._urllib3 = urllib3
-        self._retry = urllib3.Retry(total=4, connect=1, read=2, status=3, backoff_factor=0.2,
+        self._retry = urllib3.Retry(total=4, connect=1, read=0, status=3, backoff_factor=0.2,
                                     status_forcelist=(429, 502, 503, 504), allowed_methods=None,
                                     raise_on_status=False, respect_retry_after_header=True)
         self._discovery: dict = {}
