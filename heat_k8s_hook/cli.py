@@ -137,11 +137,6 @@ def cmd_status(args) -> int:
     return code
 
 
-def cmd_readiness(args) -> int:
-    from heat_k8s_hook.readiness.offline import main as offline
-    return offline(args.rest)
-
-
 def cmd_hook(_args) -> int:
     from heat_k8s_hook.hook import main as hook
     return hook()
@@ -175,11 +170,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["readiness"]:  # its own parser (offline.py), options and all
+        from heat_k8s_hook.readiness.offline import main as offline
+        return offline(argv[1:], prog="heat-k8s-hook readiness")
     args = parser().parse_args(argv)
     handlers = {
         "render": cmd_render, "diff": cmd_diff, "status": cmd_status,
         "apply": lambda a: cmd_run(a, None), "delete": lambda a: cmd_run(a, "DELETE"),
-        "readiness": cmd_readiness, "hook": cmd_hook,
+        "hook": cmd_hook,
     }
     try:
         return handlers[args.command](args)
