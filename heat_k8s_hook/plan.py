@@ -7,6 +7,7 @@ stage are applied in parallel.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -145,6 +146,9 @@ def unchanged(body: Mapping, live: Mapping | None) -> bool:
             body["metadata"]["annotations"][CONFIG_HASH]:
         return False
     desired = {k: v for k, v in body.items() if k not in ("status", "stringData")}
-    if live.get("kind") == "Secret" and body.get("stringData"):
-        return False  # stringData is write-only: always re-send, the server decides
+    if body.get("stringData"):
+        # stringData is write-only: the server stores it base64-encoded in data.
+        desired["data"] = dict(desired.get("data") or {}, **{
+            k: base64.b64encode(str(v).encode()).decode()
+            for k, v in body["stringData"].items()})
     return _matches(desired, live)

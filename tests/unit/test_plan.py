@@ -76,3 +76,13 @@ def test_applyset_parent_matches_kubectl_id_and_lists_members():
     assert ann["applyset.kubernetes.io/additional-namespaces"] == "prod"
     assert sorted(members_of(body)) == sorted(refs)
     assert members_of(None) == []
+
+
+def test_secret_string_data_compares_with_encoded_data():
+    body = plan.with_membership({"apiVersion": "v1", "kind": "Secret",
+                                 "metadata": {"name": "s", "namespace": "n"},
+                                 "stringData": {"pw": "hunter2"}}, "x")
+    live = {"apiVersion": "v1", "kind": "Secret", "metadata": body["metadata"],
+            "data": {"pw": "aHVudGVyMg=="}, "type": "Opaque"}
+    assert plan.unchanged(body, live)
+    assert not plan.unchanged(body, dict(live, data={"pw": "b3RoZXI="}))
