@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from heat_k8s_hook import inventory, plan
+from heat_k8s_hook.apply import Applier
+from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, resolve_credentials
 from heat_k8s_hook.deployment import Deployment
 from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput, NotReady, TimedOut
+from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for, pods_named_in
 from heat_k8s_hook.render import render
 from heat_k8s_hook.report import Masker, Result, read_output, secret_values
 
@@ -34,7 +37,6 @@ class Context:
 
 
 def connect_default(options):
-    from heat_k8s_hook.cluster import Cluster, resolve_credentials
     return Cluster(resolve_credentials(options.kubeconfig, options.context))
 
 
@@ -68,7 +70,6 @@ class Run:
         cluster = self.ctx.connect(dep.options)
         version = cluster.ping(timeout=min(10.0, self.remaining()))
         self.say(f"{dep.action} {dep.identity}: {len(manifests)} object(s), cluster {version}")
-        from heat_k8s_hook.apply import Applier
         name = inventory.parent_name(dep.slug)
         set_id = inventory.applyset_id(name)
         applier = Applier(cluster, dep.options.field_manager, dep.options.force_conflicts, set_id,
@@ -84,7 +85,6 @@ class Run:
             applier.close()
 
     def _get_parent(self, cluster, name: str):
-        from heat_k8s_hook.cluster import ApiError
         try:
             return cluster.get(f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps/{name}",
                                timeout=min(30.0, self.remaining()))
@@ -95,7 +95,6 @@ class Run:
 
     def _ensure_namespace(self, cluster) -> None:
         """The `heat-k8s-hook` namespace holding inventories (and, later, locks)."""
-        from heat_k8s_hook.cluster import APPLY_PATCH, ApiError
         query = {"fieldManager": self.dep.options.field_manager, "force": "true"}
         try:
             cluster.request("PATCH", f"/api/v1/namespaces/{inventory.NAMESPACE}",
@@ -105,7 +104,6 @@ class Run:
             raise ApplyRejected(f"namespace {inventory.NAMESPACE}: {exc.message}") from None
 
     def _write_parent(self, cluster, name: str, members) -> None:
-        from heat_k8s_hook.cluster import APPLY_PATCH, ApiError
         query = {"fieldManager": self.dep.options.field_manager, "force": "true"}
         self._ensure_namespace(cluster)
         try:
@@ -161,7 +159,6 @@ class Run:
         self._outputs(cluster, items)
 
     def _namespaces_to_create(self, cluster, manifests) -> set:
-        from heat_k8s_hook.cluster import ApiError
         missing = set()
         for m in manifests:
             if m.kind == "Namespace" and not m.group:
@@ -174,7 +171,6 @@ class Run:
         return missing
 
     def _wait(self, cluster, set_id, changes, items, what: str) -> None:
-        from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for
         resources = {it.ref.key: it.resource for it in items}
         targets = []
         for change in changes:
@@ -199,7 +195,6 @@ class Run:
             lines = []
             for ref, message in outcome.failed:
                 lines.append(f"{ref}: {message}")
-                from heat_k8s_hook.readiness.watch import pods_named_in
                 events = waiter.warning_events(ref.namespace, [ref.name] + pods_named_in(message))
                 lines += [f"  event {e}" for e in events]
             for line in lines[1:]:
@@ -212,7 +207,6 @@ class Run:
         self.say(f"all {len(targets)} object(s) {what}")
 
     def _wait_gone(self, cluster, set_id, changes) -> None:
-        from heat_k8s_hook.readiness.watch import Target, Waiter
         targets = []
         for change in changes:
             try:
@@ -229,7 +223,6 @@ class Run:
             self.say(f"all {len(targets)} deleted object(s) gone")
 
     def _delete(self, cluster, applier, name, parent, previous, set_id) -> None:
-        from heat_k8s_hook.cluster import ApiError
         if parent is None:
             self.say("nothing to delete: this deployment owns no objects")
             return
