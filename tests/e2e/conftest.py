@@ -1,0 +1,233 @@
+"""Session fixtures for the Heat end to end (issue 7): a real Heat, a real controller agent.
+
+- `local_heat`: tools/local-heat up (Keystone, RabbitMQ, heat-api, heat-engine; idempotent).
+- `heat`: python-heatclient (the pinned one in local-heat's venv) behind a small JSON-lines
+  helper process, because the Python that runs pytest has no OpenStack libraries.
+- `controller`: a stack with one OS::Heat::DeployedServer (examples/heat/controller.yaml); once it
+  is CREATE_COMPLETE, tools/bootstrap-controller turns this machine into its controller from the
+  server's os_collect_config attribute: os-collect-config polls Heat, heat-agents' 55-heat-config
+  runs hooks/kubectl, heat-config-notify signals back (HEAT_SIGNAL).
+
+A component that cannot start fails the test with its cause; nothing skips.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "heat"
+CACHE = pathlib.Path(os.environ.get("HEAT_K8S_HOOK_CACHE", pathlib.Path.home() / ".cache" / "heat-k8s-hook"))
+# Test configuration: os-collect-config polls every 1 s after a change, backing off to this.
+POLL_MAX = float(os.environ.get("HEAT_K8S_HOOK_E2E_POLL", "2"))
+RUN_ID = uuid.uuid4().hex[:6]
+
+
+def _fail(msg: str) -> None:
+    pytest.fail(msg, pytrace=False)
+
+
+def _tail(text: str, n: int = 25) -> str:
+    return "\n".join((text or "").strip().splitlines()[-n:])
+
+
+@pytest.fixture(scope="session")
+def local_heat() -> dict:
+    """Start (or find running) the local Heat; returns the env of its demo project."""
+    proc = subprocess.run([str(ROOT / "tools" / "local-heat"), "up"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=1800)
+    if proc.returncode != 0:
+        _fail(f"the local Heat could not start (tools/local-heat up):\n{_tail(proc.stderr)}")
+    env_file = proc.stdout.strip().splitlines()[-1]
+    env = {}
+    for line in open(env_file, encoding="utf-8"):
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].strip().partition("=")
+            env[key] = value
+    return env
+
+
+class Heat:
+    """python-heatclient calls through heatrpc.py, plus stack helpers."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        python = os.path.join(env["LOCAL_HEAT_VENV"], "bin", "python")
+        self.proc = subprocess.Popen(
+            [python, str(pathlib.Path(__file__).with_name("heatrpc.py"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **env))
+
+    def call(self, name: str, *args, **kwargs):
+        self.proc.stdin.write(json.dumps({"call": name, "args": args, "kwargs": kwargs}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            _fail(f"the heatclient helper died:\n{_tail(self.proc.stderr.read())}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise HeatError(f"{name}: {answer['type']}: {answer['error']}")
+        return answer["ok"]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+    # --- stacks --------------------------------------------------------------------------------
+    def create(self, name: str, template: str, parameters: dict | None = None) -> str:
+        body = self.call("stacks.create", stack_name=name, template=_template(template),
+                         parameters=parameters or {}, timeout_mins=10)
+        return body["stack"]["id"]
+
+    def update(self, stack_id: str, template: str | None = None, parameters: dict | None = None):
+        kwargs = {"existing": True, "parameters": parameters or {}}
+        if template:
+            kwargs["template"] = _template(template)
+        self.call("stacks.update", stack_id, **kwargs)
+
+    def stack(self, stack_id: str) -> dict:
+        return self.call("stacks.get", stack_id)
+
+    def wait(self, stack_id: str, action: str, timeout: float = 300) -> dict:
+        """Poll until the stack's `action` is no longer IN_PROGRESS; returns the stack."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                st = self.stack(stack_id)
+            except HeatError as exc:
+                if action == "DELETE" and "HTTPNotFound" in str(exc):
+                    return {"stack_status": "DELETE_COMPLETE", "stack_status_reason": "gone"}
+                raise
+            if st["stack_status"] != f"{action}_IN_PROGRESS":
+                return st
+            if time.monotonic() > end:
+                _fail(f"stack {stack_id} still {st['stack_status']} after {timeout}s")
+            time.sleep(0.25)
+
+    def outputs(self, stack_id: str) -> dict:
+        return {o["output_key"]: o.get("output_value") for o in self.stack(stack_id)["outputs"]}
+
+    def resource(self, stack_id: str, name: str) -> dict:
+        return self.call("resources.get", stack_id, name)
+
+    def deployment(self, stack_id: str, resource: str) -> dict:
+        sd_id = self.resource(stack_id, resource)["physical_resource_id"]
+        return self.call("software_deployments.get", sd_id)
+
+    def events(self, stack_id: str) -> list:
+        return self.call("events.list", stack_id)
+
+
+class HeatError(Exception):
+    pass
+
+
+def _template(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def heat(local_heat):
+    client = Heat(local_heat)
+    try:
+        client.call("stacks.list")
+    except HeatError as exc:
+        _fail(f"the local Heat API does not answer: {exc}")
+    yield client
+    client.close()
+
+
+class Controller:
+    def __init__(self, server_id: str, root: pathlib.Path, stack_id: str):
+        self.server_id, self.root, self.stack_id = server_id, root, stack_id
+        self.log = root / "var" / "log" / "heat-k8s-hook" / "agent.log"
+        self.deployed = root / "var" / "lib" / "heat-config" / "deployed"
+
+    def notify(self, deployment_id_or_config: str | None = None) -> list:
+        """All .notify.json files the agent wrote (what the hook answered), oldest first."""
+        files = sorted(self.deployed.glob("*.notify.json"), key=lambda p: p.stat().st_mtime)
+        return [json.loads(p.read_text()) for p in files]
+
+
+@pytest.fixture(scope="session")
+def controller(heat, local_heat, kubeconfig) -> Controller:
+    """A DeployedServer in Heat, and this machine bootstrapped as its controller."""
+    stack_id = heat.create(f"k8s-controller-{RUN_ID}", "controller.yaml",
+                           {"name": f"k8s-controller-{RUN_ID}"})
+    st = heat.wait(stack_id, "CREATE", 120)
+    if st["stack_status"] != "CREATE_COMPLETE":
+        _fail(f"the controller stack failed: {st['stack_status_reason']}")
+    out = heat.outputs(stack_id)
+    root = pathlib.Path(local_heat["LOCAL_HEAT_STATE"]) / "controller"
+    # A new server: start from empty agent state (deployed configs, collector cache).
+    shutil.rmtree(root, ignore_errors=True)
+    meta = root / "os_collect_config.json"
+    root.mkdir(parents=True)
+    meta.write_text(json.dumps(out["os_collect_config"]))
+    proc = subprocess.run(
+        [str(ROOT / "tools" / "bootstrap-controller"), "--root", str(root),
+         "--venv", str(CACHE / "heat" / "venv-agent"), "--metadata", str(meta),
+         "--kubeconfig", kubeconfig, "--polling-interval", str(POLL_MAX),
+         "--min-polling-interval", "1", "--extra-hook", "script"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=1800)
+    if proc.returncode != 0:
+        _fail(f"tools/bootstrap-controller failed:\n{_tail(proc.stderr)}")
+    ctl = Controller(out["server_id"], root, stack_id)
+    yield ctl
+    subprocess.run([str(ROOT / "tools" / "bootstrap-controller"), "--root", str(root), "--stop"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    try:
+        heat.call("stacks.delete", stack_id)
+        heat.wait(stack_id, "DELETE", 60)
+    except HeatError:
+        pass
+
+
+class Kube:
+    def __init__(self, kubectl: str, kubeconfig: str):
+        self.base = [kubectl, "--kubeconfig", kubeconfig]
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        cmd = self.base + ["get", kind, name, "-o", "json"]
+        if namespace:
+            cmd += ["-n", namespace]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+        if proc.returncode != 0:
+            if "NotFound" in proc.stderr:
+                return None
+            _fail(f"kubectl get {kind} {name}: {proc.stderr}")
+        return json.loads(proc.stdout)
+
+    def list(self, kind: str, namespace: str, selector: str | None = None) -> list:
+        cmd = self.base + ["get", kind, "-n", namespace, "-o", "json"]
+        if selector:
+            cmd += ["-l", selector]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+        if proc.returncode != 0:
+            _fail(f"kubectl get {kind} -n {namespace}: {proc.stderr}")
+        return json.loads(proc.stdout)["items"]
+
+
+@pytest.fixture(scope="session")
+def kube(kubectl_bin, kubeconfig) -> Kube:
+    return Kube(kubectl_bin, kubeconfig)
+
+
+@pytest.fixture
+def unique():
+    """A short unique suffix for stack and namespace names of one test."""
+    return f"{RUN_ID}-{uuid.uuid4().hex[:4]}"
+
+
+def pytest_report_header(config):
+    return [f"heat e2e: run {RUN_ID}, os-collect-config polling 1..{POLL_MAX}s, python {sys.version.split()[0]}"]
