@@ -175,7 +175,8 @@ def test_three_ready_nodes_with_realistic_capacity(kubectl: Kubectl) -> None:
         assert not n["spec"].get("taints"), n["spec"]["taints"]
 
 
-def test_tls_rbac_and_service_account_tokens(kubectl: Kubectl, ns: str) -> None:
+def test_tls_rbac_and_service_account_tokens(kubectl: Kubectl, ns: str,
+                                             tmp_path: pathlib.Path) -> None:
     cfg = yaml.safe_load(pathlib.Path(kubectl.kubeconfig).read_text())
     server = cfg["clusters"][0]["cluster"]["server"]
     assert server.startswith("https://127.0.0.1:"), server
@@ -187,8 +188,19 @@ def test_tls_rbac_and_service_account_tokens(kubectl: Kubectl, ns: str) -> None:
     # The API server signs service-account tokens, and they authenticate.
     token = kubectl.run("-n", ns, "create", "token", "default").stdout.strip()
     assert token.count(".") == 2, token
-    who = kubectl.run("auth", "whoami", "-o", "json", f"--token={token}")
+    cluster = cfg["clusters"][0]["cluster"]
+    token_only = tmp_path / "token-kubeconfig"
+    token_only.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "sa", "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}],
+    }))
+    as_sa = Kubectl(kubectl.binary, str(token_only))
+    who = as_sa.run("auth", "whoami", "-o", "json")
     assert json.loads(who.stdout)["status"]["userInfo"]["username"] == sa
+    denied = as_sa.run("-n", ns, "get", "secrets", check=False)
+    assert denied.returncode != 0 and "forbidden" in denied.stderr, denied.stderr
 
 
 def test_second_up_reuses_the_running_cluster(kubeconfig: str) -> None:
