@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -138,16 +139,27 @@ class Applier:
             raise ApplyRejected(f"discovery of {api_version} failed: {self.mask(exc.message)}") \
                 from None
 
-    def bind_deferred(self, items: list) -> None:
-        """After CRDs are Established: refresh discovery and bind their custom resources."""
+    def bind_deferred(self, items: list, patience: float = 10.0) -> None:
+        """After CRDs are Established: refresh discovery and bind their custom resources.
+
+        Discovery lags the Established condition by a moment (the aggregated discovery
+        cache), so an unknown kind is asked again, briefly, before it is an error.
+        """
+        deadline = time.monotonic() + min(patience, self.timeout())
+        delay = 0.05
         for api_version in {it.ref.api_version for it in items if it.resource is None}:
             self.cluster.forget(api_version)
         for it in items:
-            if it.resource is None:
+            while it.resource is None:
                 try:
                     it.resource = self.cluster.resource(it.ref.api_version, it.ref.kind)
                 except UnknownKind as exc:
-                    raise ApplyRejected(f"{it.where()}: {exc} (its CRD is Established)") from None
+                    if time.monotonic() + delay > deadline:
+                        raise ApplyRejected(f"{it.where()}: {exc} (its CRD is Established)") \
+                            from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    self.cluster.forget(it.ref.api_version)
 
     # -- what is there already ------------------------------------------------------------------
 
