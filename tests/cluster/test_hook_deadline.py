@@ -5,7 +5,6 @@ import socket
 import threading
 
 import yaml
-
 from hookrun import deployment, run_hook
 
 

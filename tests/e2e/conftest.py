@@ -230,4 +230,5 @@ def unique():
 
 
 def pytest_report_header(config):
-    return [f"heat e2e: run {RUN_ID}, os-collect-config polling 1..{POLL_MAX}s, python {sys.version.split()[0]}"]
+    return [f"heat e2e: run {RUN_ID}, os-collect-config polling 1..{POLL_MAX}s, "
+            f"python {sys.version.split()[0]}"]
