@@ -87,7 +87,7 @@ class Waiter:
         self.started = self.clock() if started is None else started
         self.events: queue.Queue = queue.Queue()
         self.stop = threading.Event()
-        self.pods: dict = {}           # namespace -> {name: pod}
+        self.pods: dict = {}           # (namespace, owner group/kind, owner name) -> {pod: ..}
 
     # -- streams ---------------------------------------------------------------------------------
 
@@ -154,7 +154,6 @@ class Waiter:
         if pods:
             for namespace in sorted({t.ref.namespace for t in targets
                                      if t.resource.group_kind in POD_WORKLOADS}):
-                self.pods[namespace] = {}
                 self._start(("pod", namespace), f"/api/v1/namespaces/{namespace}/pods", None,
                             None, deadline)
 
@@ -165,15 +164,11 @@ class Waiter:
         if kind == "FAIL":
             raise payload
         if tag[0] == "pod":
-            pods = self.pods[tag[1]]
+            namespace = tag[1]
+            changed = []
             for pod in (payload if kind == "LIST" else [payload]):
-                name = pod["metadata"]["name"]
-                if kind == "DELETED":
-                    pods.pop(name, None)
-                else:
-                    pods[name] = pod
-            return [k for k, t in by_key.items() if t.ref.namespace == tag[1]
-                    and t.resource.group_kind in POD_WORKLOADS]
+                changed += self._store_pod(namespace, pod, deleted=(kind == "DELETED"))
+            return changed
         _, resource, namespace = tag
         group, rkind = resource.group, resource.kind
         changed = []
@@ -193,6 +188,31 @@ class Waiter:
                 changed.append(key)
         return changed
 
+    def _store_pod(self, namespace: str, pod: Mapping, deleted: bool) -> list:
+        """Keep a pod under the workloads that own it; returns those workloads' keys.
+
+        Indexing by owner (not by scanning every pod against every selector) keeps a wait
+        for hundreds of workloads cheap: a pod event re-judges only its own workload.
+        """
+        name = pod["metadata"]["name"]
+        owners = pod_owners(pod)
+        for owner in owners:
+            bucket = self.pods.setdefault((namespace,) + owner, {})
+            if deleted:
+                bucket.pop(name, None)
+            else:
+                bucket[name] = (pod, _parse_time(pod["metadata"].get("creationTimestamp")))
+        keys = []
+        for gk, owner_name in owners:
+            group, _, kind = gk.rpartition("/")
+            keys.append((group, kind, namespace, owner_name))
+        return keys
+
+    def _pods_of(self, t: Target, now: datetime) -> list:
+        bucket = self.pods.get((t.ref.namespace, t.resource.group_kind, t.ref.name), {})
+        return [pod for pod, created in bucket.values()
+                if t.pods_since is None or (created or now) >= t.pods_since]
+
     def _verdict(self, t: Target, now: datetime, gone: bool) -> Verdict:
         if gone:
             if t.obj is None:
@@ -204,10 +224,7 @@ class Waiter:
         if verdict.status in (Status.READY, Status.FAILED):
             return verdict
         if t.resource.group_kind in POD_WORKLOADS:
-            pods = [p for p in self.pods.get(t.ref.namespace, {}).values()
-                    if t.pods_since is None or
-                    (_parse_time(p["metadata"].get("creationTimestamp")) or now) >= t.pods_since]
-            failure = rules.workload_failure(t.obj, pods, now, self.grace)
+            failure = rules.workload_failure(t.obj, self._pods_of(t, now), now, self.grace)
             if failure is not None:
                 return failure
         elif t.ref.kind == "Pod" and not t.ref.group:
@@ -224,8 +241,21 @@ class Waiter:
         failed: list = []
         if not targets:
             return Outcome([], [], [], self.clock() - self.started)
-        self._start_watches(targets, max(t.deadline for t in targets), pods=not gone)
+        # What the apply answers already show as ready needs no watch (re-delivery: nothing).
+        now = self.now()
+        for key, t in list(by_key.items()):
+            if t.obj is not None and not gone and \
+                    rules.object_status(t.obj, now, self.wait_rules).status is Status.READY:
+                t.verdict = rules.object_status(t.obj, now, self.wait_rules)
+                on_change(t)
+                ready.append(t.ref)
+                del by_key[key]
+        if not by_key:
+            return Outcome(ready, [], [], self.clock() - self.started)
+        pending = list(by_key.values())
+        self._start_watches(pending, max(t.deadline for t in pending), pods=not gone)
         dirty = set(by_key)
+        last_tick = self.clock()
         try:
             while by_key:
                 now_m = self.clock()
@@ -259,9 +289,10 @@ class Waiter:
                         dirty.update(self._apply_event(by_key, tag, kind, payload))
                 except queue.Empty:
                     pass
-                if not dirty:  # a tick: time-based rules may have changed their mind
-                    dirty = {k for k, t in by_key.items()
-                             if t.resource.group_kind in POD_WORKLOADS or t.ref.kind == "Pod"}
+                if self.clock() - last_tick >= TICK:  # time-based rules (Unschedulable grace)
+                    last_tick = self.clock()
+                    dirty |= {k for k, t in by_key.items()
+                              if t.resource.group_kind in POD_WORKLOADS or t.ref.kind == "Pod"}
         finally:
             self.stop.set()
         pending = [(t.ref, t.verdict.message) for t in by_key.values()]
@@ -290,6 +321,25 @@ class Waiter:
                          f"{' '.join(str(e.get('message', '')).split())}"
                          + (f" (x{count})" if count > 1 else ""))
         return lines
+
+
+def pod_owners(pod: Mapping) -> list:
+    """(group/kind, name) of the workloads a pod belongs to, from its controller reference.
+
+    A ReplicaSet's pod also belongs to the Deployment whose name is the ReplicaSet's minus
+    the `-<pod-template-hash>` suffix.
+    """
+    meta = pod.get("metadata") or {}
+    owners = []
+    for ref in meta.get("ownerReferences") or []:
+        if not ref.get("controller"):
+            continue
+        group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+        owners.append((f"{group}/{ref['kind']}" if group else ref["kind"], ref["name"]))
+        pod_hash = (meta.get("labels") or {}).get("pod-template-hash")
+        if ref["kind"] == "ReplicaSet" and pod_hash and ref["name"].endswith("-" + pod_hash):
+            owners.append(("apps/Deployment", ref["name"][:-len(pod_hash) - 1]))
+    return owners
 
 
 def pods_named_in(message: str) -> list:

@@ -118,3 +118,16 @@ def test_gone_wait_sees_deleted_event():
     target = Target(ObjectRef("", "ConfigMap", "ns", "c", "v1"), CM, obj, start + 5)
     outcome = Waiter(cluster, "set").wait([target], start + 5, gone=True)
     assert outcome.ok and outcome.ready == [target.ref]
+
+
+def test_pod_owners_maps_replicaset_pods_to_their_deployment():
+    from heat_k8s_hook.readiness.watch import pod_owners
+    pod = {"metadata": {"labels": {"pod-template-hash": "6486586db"}, "ownerReferences": [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6486586db",
+         "controller": True}]}}
+    assert pod_owners(pod) == [("apps/ReplicaSet", "web-6486586db"), ("apps/Deployment", "web")]
+    job_pod = {"metadata": {"ownerReferences": [
+        {"apiVersion": "batch/v1", "kind": "Job", "name": "migrate", "controller": True},
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "not-a-controller"}]}}
+    assert pod_owners(job_pod) == [("batch/Job", "migrate")]
+    assert pod_owners({"metadata": {}}) == []
