@@ -28,7 +28,9 @@ from kubernetes import watch as k8s_watch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LOCAL_CLUSTER = ROOT / "tools" / "local-cluster"
-KUBE_VERSION = "v1.34.3"
+KUBE_VERSION = next(line.split("=", 1)[1].strip()
+                    for line in (ROOT / "tools" / "versions.env").read_text().splitlines()
+                    if line.startswith("KUBE_VERSION="))
 SERVICE_RANGE = ipaddress.ip_network("10.96.0.0/16")
 
 
