@@ -134,7 +134,7 @@ class Applier:
 
     def _discover(self, api_version: str) -> None:
         try:
-            self.cluster._group_version(api_version)
+            self.cluster.discover(api_version)
         except ApiError as exc:
             raise ApplyRejected(f"discovery of {api_version} failed: {self.mask(exc.message)}") \
                 from None

@@ -258,7 +258,8 @@ class Cluster:
 
     # discovery ---------------------------------------------------------------------------------
 
-    def _group_version(self, api_version: str) -> dict:
+    def discover(self, api_version: str) -> dict:
+        """Kind -> Resource for one apiVersion (one request, then cached; {} if not served)."""
         with self._lock:
             if api_version in self._discovery:
                 return self._discovery[api_version]
@@ -281,7 +282,7 @@ class Cluster:
 
     def resource(self, api_version: str, kind: str) -> Resource:
         """The REST resource for apiVersion/kind, from (cached) discovery."""
-        kinds = self._group_version(api_version)
+        kinds = self.discover(api_version)
         if kind not in kinds:
             if not kinds:
                 raise UnknownKind(f"apiVersion {api_version} is not served by the cluster")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from jsonpath_ng import parse as jsonpath_parse
-from jsonpath_ng.exceptions import JsonPathParserError
 
 from heat_k8s_hook.errors import InvalidInput
 
@@ -101,7 +100,7 @@ def compile_jsonpath(template: str) -> Any:
     expression = "$" + inner if inner.startswith((".", "[")) else "$." + inner
     try:
         return jsonpath_parse(expression)
-    except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several types
+    except Exception as exc:  # jsonpath-ng raises JsonPathParserError and lexer errors
         raise InvalidInput(f"JSONPath {template!r} cannot be parsed: {exc}") from None
 
 

@@ -244,9 +244,11 @@ class Waiter:
         # What the apply answers already show as ready needs no watch (re-delivery: nothing).
         now = self.now()
         for key, t in list(by_key.items()):
-            if t.obj is not None and not gone and \
-                    rules.object_status(t.obj, now, self.wait_rules).status is Status.READY:
-                t.verdict = rules.object_status(t.obj, now, self.wait_rules)
+            if t.obj is None or gone:
+                continue
+            verdict = rules.object_status(t.obj, now, self.wait_rules)
+            if verdict.status is Status.READY:
+                t.verdict = verdict
                 on_change(t)
                 ready.append(t.ref)
                 del by_key[key]
