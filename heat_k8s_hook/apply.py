@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from heat_k8s_hook import plan
-from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, Resource, UnknownKind
+from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, NotFound, Resource, UnknownKind
 from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.plan import Action, ObjectRef
 from heat_k8s_hook.render import Manifest
 
 log = logging.getLogger("heat_k8s_hook")
@@ -42,7 +42,7 @@ class Change:
     """One line of the change set: what happened to one object."""
 
     ref: ObjectRef
-    action: str                 # created | configured | unchanged | pruned | deleted | gone
+    action: Action
     obj: Optional[Mapping] = None
 
 
@@ -182,8 +182,10 @@ class Applier:
             answer = self.cluster.get(resource.path(namespace),
                                       {"labelSelector": f"{plan.PART_OF}={self.applyset_id}"},
                                       timeout=self.timeout())
+        except NotFound:
+            return []  # not served (yet): every object of this scope is simply re-applied
         except ApiError as exc:
-            if exc.status in (403, 404):
+            if exc.status == 403:
                 return []  # cannot list: every object of this scope is simply re-applied
             raise
         objs = answer.get("items", [])
@@ -267,44 +269,46 @@ class Applier:
         def one(item: Item) -> Change:
             current = live.get(item.ref.key)
             if plan.unchanged(item.body, current):
-                return Change(item.ref, "unchanged", current)
+                return Change(item.ref, Action.UNCHANGED, current)
             status, obj = self._patch(item, False)
             if status == 201 or current is None and _is_new(obj):
-                action = "created"
+                action = Action.CREATED
             elif current is not None and obj.get("metadata", {}).get("resourceVersion") == \
                     current.get("metadata", {}).get("resourceVersion"):
-                action = "unchanged"
+                action = Action.UNCHANGED
             else:
-                action = "configured"
+                action = Action.CONFIGURED
             return Change(item.ref, action, obj)
         return self._map(one, items)
 
-    def delete(self, refs: list, action: str) -> list:
+    def delete(self, refs: list, action: Action) -> list:
         """Delete refs (foreground); those already gone are reported as such."""
         def one(ref: ObjectRef) -> Change:
             try:
                 resource = self.cluster.resource(ref.api_version, ref.kind)
             except UnknownKind:
-                return Change(ref, "gone")  # its CRD went away: so did it
+                return Change(ref, Action.GONE)  # its CRD went away: so did it
             path = resource.path(ref.namespace, ref.name)
             try:
                 live = self.cluster.get(path, timeout=self.timeout())
+            except NotFound:
+                return Change(ref, Action.GONE)
             except ApiError as exc:
-                if exc.status == 404:
-                    return Change(ref, "gone")
                 raise ApplyRejected(f"{ref}: {self._explain(exc)}") from None
             labels = live.get("metadata", {}).get("labels") or {}
             if labels.get(plan.PART_OF) != self.applyset_id:
                 log.warning("%s: no longer labelled as part of this deployment; left alone", ref)
-                return Change(ref, "skipped", live)
+                return Change(ref, Action.SKIPPED, live)
             body = {"kind": "DeleteOptions", "apiVersion": "v1",
                     "propagationPolicy": "Foreground",
                     "preconditions": {"uid": live["metadata"]["uid"]}}
             try:
                 self.cluster.request("DELETE", path, body=body, timeout=self.timeout())
+            except NotFound:
+                return Change(ref, Action.GONE)
             except ApiError as exc:
-                if exc.status in (404, 409):
-                    return Change(ref, "gone")
+                if exc.status == 409:  # the uid precondition: it went and came back
+                    return Change(ref, Action.GONE)
                 raise ApplyRejected(f"{ref}: {self._explain(exc)}") from None
             return Change(ref, action, live)
         return self._map(one, refs)

@@ -31,6 +31,10 @@ class ApiError(ApplyRejected):
         self.details = details or {}
 
 
+class NotFound(ApiError):
+    """404: the object, or the resource type itself (a CRD deleted), is not there."""
+
+
 # --- credentials (pluggable: a source only has to produce a client Configuration) ----------
 
 class Credentials:
@@ -219,11 +223,12 @@ class Cluster:
             raise CredentialsRejected(
                 f"the API server at {self.host} rejected the credentials from "
                 f"{self.credentials.description} (401 Unauthorized: expired or revoked?)")
+        error = NotFound if status == 404 else ApiError
         if isinstance(payload, Mapping) and payload.get("kind") == "Status":
-            raise ApiError(status, payload.get("reason", ""), payload.get("message", ""),
+            raise error(status, payload.get("reason", ""), payload.get("message", ""),
                            payload.get("details"))
         text = (data or b"").decode("utf-8", "replace").strip().splitlines()
-        raise ApiError(status, "", f"{method} {path}: HTTP {status} {text[0][:200] if text else ''}")
+        raise error(status, "", f"{method} {path}: HTTP {status} {text[0][:200] if text else ''}")
 
     def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0) -> Any:
         return self.request("GET", path, query, timeout=timeout)
@@ -266,9 +271,7 @@ class Cluster:
         path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
         try:
             listing = self.get(path)
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
+        except NotFound:
             listing = None
         kinds = {}
         group, _, version = api_version.rpartition("/")

@@ -10,6 +10,7 @@ class HookError(Exception):
     """Base of every error the hook reports; `code` is the deploy_status_code."""
 
     code = 70  # internal error (EX_SOFTWARE): a bug, never an expected condition
+    phase = ""  # the step of the run that failed (set by the runner): dry-run, apply, wait, ...
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
@@ -17,6 +18,10 @@ class HookError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+    def in_phase(self) -> str:
+        """The message with the phase that failed, e.g. `... [phase: dry-run]`."""
+        return f"{self.message} [phase: {self.phase}]" if self.phase else self.message
 
 
 class InvalidInput(HookError):

@@ -8,6 +8,7 @@ stage are applied in parallel.
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import json
 from dataclasses import dataclass
@@ -33,6 +34,21 @@ ANNOTATION_PREFIX = "heat-k8s-hook.dev/"
 CONFIG_HASH = ANNOTATION_PREFIX + "config-hash"
 WAIT_ANNOTATION = ANNOTATION_PREFIX + "wait"           # "false" opts an object out of waiting
 TIMEOUT_ANNOTATION = ANNOTATION_PREFIX + "timeout"     # seconds, its own readiness deadline
+
+
+class Action(str, enum.Enum):
+    """What a run did to one object: one line of the change set (`deploy_stdout`)."""
+
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+    PRUNED = "pruned"
+    DELETED = "deleted"
+    GONE = "gone"           # already gone when it was to be deleted (or its CRD went)
+    SKIPPED = "skipped"     # no longer labelled as ours: left alone
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, order=True)
