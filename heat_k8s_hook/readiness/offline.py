@@ -13,14 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from heat_k8s_hook.readiness.rules import (
-    Status,
-    group_kind,
-    object_status,
-    parse_time,
-    workload_failure,
-)
+from heat_k8s_hook.readiness.judge import judge
+from heat_k8s_hook.readiness.rules import Status, group_kind, parse_time
 
+EVENT_KINDS = frozenset({"Event", "events.k8s.io/Event"})
 EXIT_READY = 0
 EXIT_NOT_READY = 1
 EXIT_UNREADABLE = 2
@@ -97,15 +93,16 @@ def _identity(obj: Mapping) -> tuple[str, str | None, str]:
 def verdicts(objects: Sequence[Mapping], now: datetime,
              wait_rules: Mapping[str, str] | None = None,
              unschedulable_grace: float = 15.0) -> list[ObjectVerdict]:
-    """One verdict per object; pods in the same input explain why a workload fails."""
+    """One verdict per object by the one judge; pods and Events in the same input explain
+    why a workload is not ready (Events themselves get no verdict)."""
     pods = [o for o in objects if isinstance(o, Mapping) and group_kind(o) == "Pod"]
+    events = [o for o in objects if group_kind(o) in EVENT_KINDS]
     results = []
     for obj in objects:
-        verdict = object_status(obj, now, wait_rules)
-        if verdict.status in (Status.IN_PROGRESS, Status.UNKNOWN):
-            failure = workload_failure(obj, pods, now, unschedulable_grace)
-            if failure is not None:
-                verdict = failure
+        if group_kind(obj) in EVENT_KINDS:
+            continue
+        verdict = judge(obj, now, pods, events, wait_rules=wait_rules,
+                        unschedulable_grace=unschedulable_grace)
         kind, namespace, name = _identity(obj)
         results.append(ObjectVerdict(kind, namespace, name, verdict.status.value,
                                      verdict.message))

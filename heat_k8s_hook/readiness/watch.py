@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Optional
 
-from heat_k8s_hook.cluster import ApiError, Cluster, Resource
+from heat_k8s_hook.cluster import ApiError, Cluster, NotFound, Resource
 from heat_k8s_hook.errors import ClusterUnreachable, HookError
 from heat_k8s_hook.plan import ObjectRef
 from heat_k8s_hook.readiness import rules
+from heat_k8s_hook.readiness.judge import judge
 from heat_k8s_hook.readiness.rules import Status, Verdict
 
 log = logging.getLogger("heat_k8s_hook")
@@ -77,7 +78,8 @@ class Waiter:
 
     def __init__(self, cluster: Cluster, applyset_id: str, *, wait_rules: Mapping | None = None,
                  unschedulable_grace: float = 15.0, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow, started: float | None = None):
+                 now: Callable[[], datetime] = _utcnow, started: float | None = None,
+                 cancel: threading.Event | None = None):
         self.cluster = cluster
         self.selector = f"applyset.kubernetes.io/part-of={applyset_id}"
         self.wait_rules = dict(wait_rules or {})
@@ -87,6 +89,8 @@ class Waiter:
         self.started = self.clock() if started is None else started
         self.events: queue.Queue = queue.Queue()
         self.stop = threading.Event()
+        self.cancel = cancel or threading.Event()   # the run's deadline, cancelled early
+        self.gone = False
         self.pods: dict = {}           # (namespace, owner group/kind, owner name) -> {pod: ..}
 
     # -- streams ---------------------------------------------------------------------------------
@@ -119,6 +123,10 @@ class Waiter:
                     if kind != "BOOKMARK":
                         self.events.put((tag, kind, obj))
                     backoff = 0.1
+            except NotFound as exc:
+                # Waiting for deletion: a resource type that went with its CRD holds nothing.
+                self.events.put((tag, "LIST", []) if self.gone else (tag, "FAIL", exc))
+                return
             except ApiError as exc:
                 if exc.status == 410:
                     rv = None
@@ -218,25 +226,15 @@ class Waiter:
             if t.obj is None:
                 return Verdict(Status.READY, "deleted")
             return Verdict(Status.IN_PROGRESS, "being deleted")
-        if t.obj is None:
-            return Verdict(Status.IN_PROGRESS, "not found")
-        verdict = rules.object_status(t.obj, now, self.wait_rules)
-        if verdict.status in (Status.READY, Status.FAILED):
-            return verdict
-        if t.resource.group_kind in POD_WORKLOADS:
-            failure = rules.workload_failure(t.obj, self._pods_of(t, now), now, self.grace)
-            if failure is not None:
-                return failure
-        elif t.ref.kind == "Pod" and not t.ref.group:
-            failure = rules.workload_failure(t.obj, [t.obj], now, self.grace)
-            if failure is not None:
-                return failure
-        return verdict
+        pods = self._pods_of(t, now) if t.resource.group_kind in POD_WORKLOADS else ()
+        return judge(t.obj, now, pods, wait_rules=self.wait_rules,
+                     unschedulable_grace=self.grace)
 
     def wait(self, targets: list, deadline: float, gone: bool = False,
              on_change: Callable[[Target], None] = lambda t: None) -> Outcome:
         """Until every target is ready (or gone), one fails, or the deadline passes."""
         by_key = {t.ref.key: t for t in targets}
+        self.gone = gone
         ready: list = []
         failed: list = []
         if not targets:
@@ -277,7 +275,7 @@ class Waiter:
                         failed.append((t.ref, verdict.message))
                         del by_key[key]
                 dirty.clear()
-                if failed or not by_key:
+                if failed or not by_key or self.cancel.is_set():
                     break
                 expired = [t for t in by_key.values() if t.deadline <= now_m]
                 if expired:

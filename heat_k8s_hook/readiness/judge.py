@@ -1,0 +1,80 @@
+"""The one judge: an object's readiness from the object, its pods and its events. Pure.
+
+The hook's waiter, `heat-k8s-hook status`, `list` and the offline `readiness` command all call
+`judge`, so they cannot disagree: a Deployment whose current pods crash-loop is FAILED for each
+of them (kstatus's `status.Compute` plus its pod-controller reader, in one place).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from heat_k8s_hook.readiness.rules import (
+    WORKLOAD_KINDS,
+    Status,
+    Verdict,
+    group_kind,
+    object_status,
+    workload_failure,
+)
+
+
+def judge(obj: Mapping | None, now: datetime, pods: Iterable[Mapping] = (),
+          events: Iterable[Mapping] = (), *, wait_rules: Mapping[str, str] | None = None,
+          unschedulable_grace: float = 15.0) -> Verdict:
+    """READY / IN_PROGRESS / FAILED / UNKNOWN with a message for a person.
+
+    `pods` may hold any pods (those the object does not select are ignored); `events` may
+    hold any Events: the last Warning about the object or one of its pods is added to the
+    message of anything not ready, as the cause an operator looks for first.
+    """
+    if obj is None:
+        return Verdict(Status.IN_PROGRESS, "not found")
+    verdict = object_status(obj, now, wait_rules)
+    if verdict.status in (Status.READY, Status.FAILED) or not isinstance(obj, Mapping):
+        return verdict
+    gk = group_kind(obj)
+    if gk in WORKLOAD_KINDS:
+        failure = workload_failure(obj, [obj] if gk == "Pod" else pods, now,
+                                   unschedulable_grace)
+        if failure is not None:
+            verdict = failure
+    warning = last_warning(obj, pods, events)
+    if warning and warning not in verdict.message:
+        verdict = Verdict(verdict.status, f"{verdict.message}; last event: {warning}")
+    return verdict
+
+
+def last_warning(obj: Mapping, pods: Iterable[Mapping], events: Iterable[Mapping]) -> str:
+    """`Reason: message` of the newest Warning event about obj or the pods it owns."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    namespace = meta.get("namespace") or ""
+    names = {meta.get("name")}
+    uid = meta.get("uid")
+    for pod in pods:
+        pmeta = (pod.get("metadata") if isinstance(pod, Mapping) else None) or {}
+        owners = {r.get("uid") for r in pmeta.get("ownerReferences") or []
+                  if isinstance(r, Mapping)}
+        if uid and uid in owners or _owned_by_name(pmeta, meta.get("name")):
+            names.add(pmeta.get("name"))
+    best, when = "", ""
+    for event in events:
+        if not isinstance(event, Mapping) or event.get("type") != "Warning":
+            continue
+        io = event.get("involvedObject") or event.get("regarding") or {}
+        if io.get("name") not in names or (io.get("namespace") or "") != namespace:
+            continue
+        stamp = str(event.get("lastTimestamp") or event.get("eventTime") or "")
+        if stamp >= when:
+            text = " ".join(str(event.get("message") or event.get("note") or "").split())
+            best, when = f"{event.get('reason')}: {text}", stamp
+    return best
+
+
+def _owned_by_name(pod_meta: Mapping, name: str | None) -> bool:
+    """A Deployment's pods are owned by its ReplicaSet `<name>-<pod-template-hash>`."""
+    pod_hash = (pod_meta.get("labels") or {}).get("pod-template-hash")
+    for ref in pod_meta.get("ownerReferences") or []:
+        if isinstance(ref, Mapping) and name and ref.get("name") in (name, f"{name}-{pod_hash}"):
+            return True
+    return False
