@@ -47,6 +47,7 @@ def _progress(line: str) -> None:
 
 
 def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
+    from heat_k8s_hook.deadline import Deadline
     from heat_k8s_hook.deployment import load_deployment
     from heat_k8s_hook.pipeline import Context, connect_default, execute
 
@@ -55,16 +56,20 @@ def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
     except HookError as exc:
         answer.send(_error_result(exc.code, exc.message))
         return
-    ctx = Context(connect=connect_default, progress=_progress, started=started)
-    deadline = started + dep.options.timeout
+    deadline = Deadline(started + dep.options.timeout, dep.options.timeout)
+    ctx = Context(connect=connect_default, progress=_progress, started=started,
+                  deadline=deadline)
     partial: dict = {"stderr": []}
 
     def watchdog() -> None:
+        # The run's own deadline, plus a grace for it to answer by itself; then cancel it and
+        # answer for it (a request stuck in the network never reads the deadline).
         while True:
-            left = deadline + WATCHDOG_GRACE - time.monotonic()
+            left = deadline.at + WATCHDOG_GRACE - time.monotonic()
             if left <= 0:
                 break
             time.sleep(min(left, 1.0))
+        deadline.cancel()
         message = ctx.mask(TimedOut(
             f"deadline of {dep.options.timeout:g}s passed while talking to the API server "
             "(the watchdog answered for the stuck run)").message)

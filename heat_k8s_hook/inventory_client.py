@@ -1,0 +1,60 @@
+"""The inventory on the cluster: read, record and forget a deployment's ApplySet parent (I/O).
+
+The bodies come from the pure `inventory` module; this client only sends them.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable, Optional
+
+from heat_k8s_hook import inventory
+from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, NotFound
+from heat_k8s_hook.errors import ApplyRejected
+
+PARENTS = f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps"
+
+
+class InventoryClient:
+    def __init__(self, cluster: Cluster, field_manager: str,
+                 timeout: Callable[[], float] = lambda: 30.0):
+        self.cluster, self.field_manager, self.timeout = cluster, field_manager, timeout
+
+    def get(self, name: str) -> Optional[dict]:
+        """The parent ConfigMap, or None when this deployment has none."""
+        try:
+            return self.cluster.get(f"{PARENTS}/{name}", timeout=self.timeout())
+        except NotFound:
+            return None
+
+    def ensure_namespace(self) -> None:
+        """The `heat-k8s-hook` namespace holding inventories (and the dry-run stand-in)."""
+        self._apply(f"/api/v1/namespaces/{inventory.NAMESPACE}", inventory.namespace_body(),
+                    f"namespace {inventory.NAMESPACE}")
+
+    def record(self, name: str, identity: str, members) -> None:
+        self._apply(f"{PARENTS}/{name}", inventory.parent_body(name, identity, members),
+                    f"inventory ConfigMap {inventory.NAMESPACE}/{name}")
+
+    def forget(self, name: str) -> None:
+        try:
+            self.cluster.request("DELETE", f"{PARENTS}/{name}", timeout=self.timeout())
+        except NotFound:
+            pass
+
+    def all(self) -> list:
+        """Every deployment's parent on this cluster (ApplySet parents of this tool)."""
+        try:
+            listing = self.cluster.get(PARENTS, {"labelSelector": inventory.APPLYSET_ID},
+                                       timeout=self.timeout())
+        except NotFound:
+            return []
+        return [p for p in listing.get("items", [])
+                if inventory.IDENTITY in (p["metadata"].get("annotations") or {})]
+
+    def _apply(self, path: str, body: dict, what: str) -> None:
+        query = {"fieldManager": self.field_manager, "force": "true"}
+        try:
+            self.cluster.request("PATCH", path, query, json.dumps(body).encode(), APPLY_PATCH,
+                                 timeout=self.timeout())
+        except ApiError as exc:
+            raise ApplyRejected(f"{what}: {exc.message}") from None

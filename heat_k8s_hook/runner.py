@@ -1,0 +1,267 @@
+"""Execute a plan of steps against a run context: the cluster, the inventory, one deadline.
+
+`gather` reads what the planner needs (inventory, discovery, live objects: no writes);
+`steps.plan_run` decides the order; `run` performs each step and emits typed events
+(`events.py`). One handler per step type; errors carry the phase of the step that failed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from heat_k8s_hook import inventory, plan, steps
+from heat_k8s_hook.apply import Applier, Change
+from heat_k8s_hook.cluster import Cluster, NotFound, UnknownKind
+from heat_k8s_hook.deadline import Deadline
+from heat_k8s_hook.deployment import Deployment
+from heat_k8s_hook.errors import HookError, InvalidInput, NotReady, TimedOut
+from heat_k8s_hook.events import (
+    Detail,
+    Emit,
+    ObjectChanged,
+    OutputRead,
+    Progress,
+    StepStarted,
+    VerdictChanged,
+)
+from heat_k8s_hook.inventory_client import InventoryClient
+from heat_k8s_hook.plan import Action
+from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for, pods_named_in
+from heat_k8s_hook.report import read_output
+
+log = logging.getLogger("heat_k8s_hook")
+
+
+@dataclass
+class RunContext:
+    """What every step may use; the only mutable state of a run."""
+
+    dep: Deployment
+    cluster: Cluster
+    inventory: InventoryClient
+    applier: Applier
+    deadline: Deadline
+    emit: Emit
+    clock: Callable[[], float]
+    started: float
+    items: dict = field(default_factory=dict)     # ref.key -> apply.Item
+    live: dict = field(default_factory=dict)      # ref.key -> live object
+    changes: dict = field(default_factory=dict)   # ref.key -> Change (apply, prune, delete)
+
+    @property
+    def parent_name(self) -> str:
+        return inventory.parent_name(self.dep.slug)
+
+
+# -- before the plan: read-only facts -----------------------------------------------------------
+
+def gather(ctx: RunContext, manifests: list) -> steps.Facts:
+    """Inventory, discovery, live members and missing namespaces: what the planner needs."""
+    dep, opts = ctx.dep, ctx.dep.options
+    parent = ctx.inventory.get(ctx.parent_name)
+    previous = tuple(inventory.members_of(parent))
+    objects: tuple = ()
+    missing: frozenset = frozenset()
+    if dep.action in ("CREATE", "UPDATE"):
+        items = ctx.applier.resolve(manifests, opts.namespace)
+        ctx.items = {it.ref.key: it for it in items}
+        ctx.live = ctx.applier.observe(items)
+        missing = frozenset(_namespaces_to_create(ctx, manifests))
+        objects = tuple(steps.Planned(
+            it.ref, unchanged=plan.unchanged(it.body, ctx.live.get(it.ref.key)),
+            deferred=it.resource is None, wait=_wants_wait(it.body)) for it in items)
+    return steps.Facts(dep.action, objects, previous, parent is not None, missing,
+                       opts.wait, opts.prune, tuple(opts.outputs))
+
+
+def _wants_wait(body: dict) -> bool:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(plan.WAIT_ANNOTATION, "").lower() != "false"
+
+
+def _namespaces_to_create(ctx: RunContext, manifests: list) -> set:
+    missing = set()
+    for m in manifests:
+        if m.kind == "Namespace" and not m.group:
+            try:
+                ctx.cluster.get(f"/api/v1/namespaces/{m.name}", timeout=ctx.deadline.cap(10.0))
+            except NotFound:
+                missing.add(m.name)
+    return missing
+
+
+# -- the runner ---------------------------------------------------------------------------------
+
+def phase_of(step) -> str:
+    """The phase an error message names: dry-run, inventory, apply workloads, wait, ..."""
+    name = getattr(step, "name", "")
+    return {
+        steps.DryRun: "dry-run", steps.ApplyStage: f"apply {name}", steps.Prune: "prune",
+        steps.Delete: f"delete {name}", steps.WaitGone: "wait gone",
+        steps.WaitReady: f"wait {getattr(step, 'what', '')}", steps.ReadOutputs: "outputs",
+    }.get(type(step), "inventory")
+
+
+def run(ctx: RunContext, plan_steps: list) -> None:
+    """Each step in order, against the one deadline; the first error stops the run."""
+    last_apply = max((i for i, s in enumerate(plan_steps) if isinstance(s, steps.ApplyStage)),
+                     default=-1)
+    for index, step in enumerate(plan_steps):
+        ctx.emit(StepStarted(index, len(plan_steps), step))
+        try:
+            ctx.deadline.remaining()
+            HANDLERS[type(step)](ctx, step)
+        except HookError as exc:
+            exc.phase = exc.phase or phase_of(step)
+            raise
+        if index == last_apply:
+            counts = _counts(c.action for c in ctx.changes.values())
+            ctx.emit(Progress("applied: " + ", ".join(f"{n} {a}" for a, n in counts)))
+
+
+def _counts(actions) -> list:
+    counts: dict = {}
+    for a in actions:
+        counts[a.value] = counts.get(a.value, 0) + 1
+    return sorted(counts.items())
+
+
+def _items(ctx: RunContext, refs) -> list:
+    return [ctx.items[r.key] for r in refs]
+
+
+def _ensure_namespace(ctx: RunContext, step) -> None:
+    ctx.inventory.ensure_namespace()
+
+
+def _dry_run(ctx: RunContext, step: steps.DryRun) -> None:
+    checked = ctx.applier.dry_run(_items(ctx, step.refs), skip=lambda it: False,
+                                  missing=step.stand_in_for, stand_in=inventory.NAMESPACE)
+    ctx.emit(Progress(f"validated: {checked} object(s) passed server-side dry-run"))
+
+
+def _record(ctx: RunContext, step: steps.RecordInventory) -> None:
+    ctx.inventory.record(ctx.parent_name, ctx.dep.identity, step.members)
+
+
+def _apply_stage(ctx: RunContext, step: steps.ApplyStage) -> None:
+    items = _items(ctx, step.refs)
+    if step.bind:
+        bind = _items(ctx, step.bind)
+        ctx.applier.bind_deferred(bind)
+        ctx.live.update(ctx.applier.observe(bind))
+    for change in ctx.applier.apply(items, ctx.live):
+        ctx.changes[change.ref.key] = change
+        ctx.emit(ObjectChanged(change.ref, change.action))
+
+
+def _remove(ctx: RunContext, refs, action: Action) -> list:
+    changes = ctx.applier.delete(list(refs), action)
+    for change in changes:
+        ctx.changes[change.ref.key] = change
+        ctx.emit(ObjectChanged(change.ref, change.action))
+    return changes
+
+
+def _prune(ctx: RunContext, step: steps.Prune) -> None:
+    _remove(ctx, step.refs, Action.PRUNED)
+
+
+def _delete(ctx: RunContext, step: steps.Delete) -> None:
+    _remove(ctx, step.refs, Action.DELETED)
+
+
+def _forget(ctx: RunContext, step) -> None:
+    ctx.inventory.forget(ctx.parent_name)
+    ctx.emit(Progress(f"deleted: {len(ctx.changes)} object(s)"))
+
+
+def _note(ctx: RunContext, step: steps.Note) -> None:
+    ctx.emit(Progress(step.text))
+
+
+def _waiter(ctx: RunContext) -> Waiter:
+    opts = ctx.dep.options
+    return Waiter(ctx.cluster, inventory.applyset_id(ctx.parent_name),
+                  wait_rules=opts.wait_rules, unschedulable_grace=opts.unschedulable_grace,
+                  clock=ctx.clock, started=ctx.started, cancel=ctx.deadline.cancelled)
+
+
+def _wait_ready(ctx: RunContext, step: steps.WaitReady) -> None:
+    targets = []
+    for ref in step.refs:
+        change: Change = ctx.changes[ref.key]
+        obj = change.obj or {}
+        since = None if change.action is Action.UNCHANGED else \
+            applied_at(obj, ctx.dep.options.field_manager)
+        targets.append(Target(change.ref, ctx.items[ref.key].resource, obj,
+                              deadline_for(obj, ctx.clock(), ctx.deadline.at,
+                                           plan.TIMEOUT_ANNOTATION), since))
+    waiter = _waiter(ctx)
+
+    def changed(t: Target) -> None:
+        ctx.emit(VerdictChanged(t.ref, t.verdict.status, t.verdict.message, step.what))
+    outcome = waiter.wait(targets, ctx.deadline.at, on_change=changed)
+    if outcome.failed:
+        lines = []
+        for ref, message in outcome.failed:
+            lines.append(f"{ref}: {message}")
+            events = waiter.warning_events(ref.namespace, [ref.name] + pods_named_in(message))
+            lines += [f"  event {e}" for e in events]
+        for line in lines[1:]:
+            ctx.emit(Detail(line))
+        raise NotReady(lines[0] + (f" (+{len(outcome.failed) - 1} more failed)"
+                                   if len(outcome.failed) > 1 else ""))
+    if outcome.pending:
+        waiting = "; ".join(f"{ref}: {msg}" for ref, msg in outcome.pending)
+        raise TimedOut(f"not {step.what} after {outcome.elapsed:.0f}s: {waiting}")
+    ctx.emit(Progress(f"all {len(targets)} object(s) {step.what}"))
+
+
+def _wait_gone(ctx: RunContext, step: steps.WaitGone) -> None:
+    targets = []
+    for ref in step.refs:
+        change = ctx.changes.get(ref.key)
+        if change is None or change.action not in (Action.PRUNED, Action.DELETED):
+            continue
+        try:
+            resource = ctx.cluster.resource(ref.api_version, ref.kind)
+        except UnknownKind:
+            continue  # its CRD went: so did it
+        targets.append(Target(ref, resource, change.obj, ctx.deadline.at))
+
+    def changed(t: Target) -> None:
+        ctx.emit(VerdictChanged(t.ref, t.verdict.status, t.verdict.message, "gone"))
+    outcome = _waiter(ctx).wait(targets, ctx.deadline.at, gone=True, on_change=changed)
+    if outcome.pending:
+        waiting = "; ".join(str(ref) for ref, _ in outcome.pending)
+        raise TimedOut(f"not deleted after {outcome.elapsed:.0f}s: {waiting}")
+    if targets:
+        ctx.emit(Progress(f"all {len(targets)} deleted object(s) gone"))
+
+
+def _read_outputs(ctx: RunContext, step: steps.ReadOutputs) -> None:
+    for out_name in step.names:
+        ref = ctx.dep.options.outputs[out_name]
+        kind = ref.kind.rpartition("/")[2]
+        candidates = [it for it in ctx.items.values()
+                      if it.ref.kind == kind and it.ref.name == ref.name
+                      and (ref.namespace is None or it.ref.namespace == ref.namespace)]
+        if not candidates:
+            raise InvalidInput(f"output {out_name}: {ref.kind}/{ref.name} is not an object "
+                               f"of this config")
+        item = candidates[0]
+        obj = ctx.cluster.get(item.resource.path(item.ref.namespace, item.ref.name),
+                              timeout=ctx.deadline.cap(30.0))
+        obj.setdefault("kind", item.ref.kind)
+        ctx.emit(OutputRead(out_name, read_output(out_name, ref.jsonpath, obj)))
+
+
+HANDLERS = {
+    steps.EnsureInventoryNamespace: _ensure_namespace, steps.DryRun: _dry_run,
+    steps.RecordInventory: _record, steps.ApplyStage: _apply_stage,
+    steps.WaitReady: _wait_ready, steps.Prune: _prune, steps.Delete: _delete,
+    steps.WaitGone: _wait_gone, steps.ForgetInventory: _forget,
+    steps.ReadOutputs: _read_outputs, steps.Note: _note,
+}

@@ -1,0 +1,226 @@
+"""The run as data: a pure planner from what is known before anything changes to typed steps.
+
+Learned from cli-utils' `TaskQueueBuilder` (pkg/apply/solver): the safety order of a run
+(inventory before any object, dry-run before any write, CRDs Established before their custom
+resources, prune only after the apply, DELETE in reverse stage order) is a list that a unit test
+can read without a cluster. `runner.py` executes the list; nothing here does I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Union
+
+from heat_k8s_hook import plan
+from heat_k8s_hook.plan import ObjectRef
+
+CRD_KIND = "CustomResourceDefinition"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One rendered object as the planner sees it: identity and three facts found before."""
+
+    ref: ObjectRef
+    unchanged: bool = False     # the live object already is what would be applied
+    deferred: bool = False      # a custom resource of a CRD in the same config (not served yet)
+    wait: bool = True           # False: annotation heat-k8s-hook.dev/wait: "false"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the planner needs, gathered read-only by the runner (or given by a test)."""
+
+    action: str                                  # CREATE | UPDATE | DELETE
+    objects: tuple = ()                          # Planned, in document order
+    previous: tuple = ()                         # ObjectRef members of the last applied set
+    has_inventory: bool = False                  # a parent ConfigMap exists
+    missing_namespaces: frozenset = frozenset()  # Namespaces the config creates
+    wait: bool = True
+    prune: bool = True
+    outputs: tuple = ()                          # names of options.outputs
+
+
+# -- the step types --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EnsureInventoryNamespace:
+    """Server-side apply the `heat-k8s-hook` namespace (holds inventories; dry-run stand-in)."""
+
+
+@dataclass(frozen=True)
+class DryRun:
+    refs: tuple
+    stand_in_for: frozenset = frozenset()   # namespaces checked in the stand-in namespace
+
+
+@dataclass(frozen=True)
+class RecordInventory:
+    members: tuple
+    final: bool                             # False: old + new members while a change is in flight
+
+
+@dataclass(frozen=True)
+class ApplyStage:
+    name: str
+    refs: tuple
+    bind: tuple = ()                        # deferred custom resources to bind before applying
+
+
+@dataclass(frozen=True)
+class WaitReady:
+    refs: tuple
+    what: str = "ready"                     # "established" for CRDs ahead of their resources
+
+
+@dataclass(frozen=True)
+class Prune:
+    refs: tuple
+
+
+@dataclass(frozen=True)
+class Delete:
+    name: str
+    refs: tuple
+
+
+@dataclass(frozen=True)
+class WaitGone:
+    refs: tuple                             # a kind whose CRD went too counts as gone
+
+
+@dataclass(frozen=True)
+class ForgetInventory:
+    """Delete the parent ConfigMap once every member is gone."""
+
+
+@dataclass(frozen=True)
+class ReadOutputs:
+    names: tuple
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+Step = Union[EnsureInventoryNamespace, DryRun, RecordInventory, ApplyStage, WaitReady, Prune,
+             Delete, WaitGone, ForgetInventory, ReadOutputs, Note]
+
+
+# -- planners ----------------------------------------------------------------------------------
+
+def plan_run(facts: Facts) -> list:
+    """The steps of one action; SUSPEND/RESUME/CHECK have none."""
+    if facts.action == "DELETE":
+        return plan_delete(facts)
+    if facts.action in ("CREATE", "UPDATE"):
+        return plan_apply(facts)
+    return [Note(f"{facts.action}: nothing to do for Kubernetes objects")]
+
+
+def plan_apply(facts: Facts) -> list:
+    """CREATE/UPDATE: validate all, record, apply in stages, prune, record, wait, outputs."""
+    desired = tuple(o.ref for o in facts.objects)
+    stand_in = frozenset(facts.missing_namespaces)
+    steps: list = []
+    ensure = [EnsureInventoryNamespace()]
+    if stand_in:   # the stand-in namespace must exist before the dry-run uses it
+        steps += ensure
+        ensure = []
+    steps.append(DryRun(tuple(o.ref for o in facts.objects if not o.unchanged and not o.deferred),
+                        stand_in))
+    steps += ensure
+    steps.append(RecordInventory(_unique(facts.previous + desired), final=False))
+    steps += _stages(facts.objects)
+    pruned = tuple(plan.to_prune(facts.previous, desired)) if facts.prune else ()
+    if pruned:
+        steps.append(Prune(pruned))
+    steps.append(RecordInventory(desired, final=True))
+    waited = tuple(o.ref for o in facts.objects if o.wait)
+    if facts.wait and waited:
+        steps.append(WaitReady(waited))
+    if pruned:
+        steps.append(WaitGone(pruned))
+    if facts.outputs:
+        steps.append(ReadOutputs(tuple(facts.outputs)))
+    return steps
+
+
+def _stages(objects: Iterable[Planned]) -> list:
+    """One ApplyStage per stage; CRDs waited Established before a stage with their resources."""
+    groups = plan.stages(list(objects))
+    steps: list = []
+    for index, stage in enumerate(groups):
+        name = plan.STAGE_NAMES[plan.stage_of(stage[0].ref.kind)]
+        bind = tuple(o.ref for o in stage if o.deferred)
+        steps.append(ApplyStage(name, tuple(o.ref for o in stage), bind))
+        crds = tuple(o.ref for o in stage if o.ref.kind == CRD_KIND)
+        if crds and any(o.deferred for later in groups[index + 1:] for o in later):
+            steps.append(WaitReady(crds, what="established"))
+    return steps
+
+
+def plan_delete(facts: Facts) -> list:
+    """DELETE: stage by stage in reverse (workloads and custom resources first, then what
+    they use, CRDs and Namespaces last), each waited gone before the next starts."""
+    if not facts.has_inventory:
+        return [Note("nothing to delete: this deployment owns no objects")]
+    steps: list = []
+    buckets: dict = {}
+    for ref in facts.previous:
+        buckets.setdefault(plan.stage_of(ref.kind), []).append(ref)
+    for stage in sorted(buckets, reverse=True):
+        refs = tuple(plan.delete_order(buckets[stage]))
+        steps += [Delete(plan.STAGE_NAMES[stage], refs), WaitGone(refs)]
+    steps.append(ForgetInventory())
+    return steps
+
+
+def _unique(refs: Iterable[ObjectRef]) -> tuple:
+    seen: dict = {}
+    for ref in refs:
+        seen.setdefault(ref.key, ref)
+    return tuple(seen.values())
+
+
+# -- how a step reads -----------------------------------------------------------------------
+
+def _refs(refs: tuple, limit: int = 4) -> str:
+    names = [str(r) for r in refs[:limit]]
+    more = f", +{len(refs) - limit} more" if len(refs) > limit else ""
+    return ", ".join(names) + more
+
+
+def describe(step: Step) -> str:
+    """One line per step, as `heat-k8s-hook plan` prints it."""
+    name = type(step).__name__
+    if isinstance(step, DryRun):
+        where = f" (namespaces {', '.join(sorted(step.stand_in_for))} checked in " \
+                f"the stand-in namespace)" if step.stand_in_for else ""
+        return f"{name}: {len(step.refs)} object(s){where}"
+    if isinstance(step, RecordInventory):
+        return f"{name}: {len(step.members)} member(s)" + ("" if step.final else
+                                                           " (old and new, before any change)")
+    if isinstance(step, (ApplyStage, Delete)):
+        bind = f"; bind {len(step.bind)} custom resource(s) first" \
+            if getattr(step, "bind", ()) else ""
+        return f"{name} {step.name}: {_refs(step.refs)}{bind}"
+    if isinstance(step, WaitReady):
+        return f"{name} ({step.what}): {_refs(step.refs)}"
+    if isinstance(step, (Prune, WaitGone)):
+        return f"{name}: {_refs(step.refs)}"
+    if isinstance(step, ReadOutputs):
+        return f"{name}: {', '.join(step.names)}"
+    if isinstance(step, Note):
+        return f"{name}: {step.text}"
+    return name
+
+
+def as_dict(step: Step) -> dict:
+    """A step as plain JSON data (`--output json`)."""
+    out: dict = {"step": type(step).__name__}
+    for key, value in vars(step).items():
+        if isinstance(value, (tuple, frozenset)):
+            value = [str(v) for v in (sorted(value) if isinstance(value, frozenset) else value)]
+        out[key] = value
+    return out

@@ -1,0 +1,203 @@
+"""The plan of steps, read without a cluster (as cli-utils' solver_test.go reads its task queue).
+
+Each test names the safety rule it would catch if the planner lost it.
+"""
+import pathlib
+
+import pytest
+import yaml
+
+from heat_k8s_hook import steps
+from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.steps import (
+    ApplyStage,
+    Delete,
+    DryRun,
+    EnsureInventoryNamespace,
+    Facts,
+    ForgetInventory,
+    Note,
+    Planned,
+    Prune,
+    ReadOutputs,
+    RecordInventory,
+    WaitGone,
+    WaitReady,
+)
+
+CORPORA = pathlib.Path("/work/shared/corpora/real-manifests")
+
+NS = ObjectRef("", "Namespace", "", "shop", "v1")
+CM = ObjectRef("", "ConfigMap", "shop", "web-config", "v1")
+DEP = ObjectRef("apps", "Deployment", "shop", "web", "v1")
+SVC = ObjectRef("", "Service", "shop", "web", "v1")
+CRD = ObjectRef("apiextensions.k8s.io", "CustomResourceDefinition", "", "widgets.example.com", "v1")
+CR = ObjectRef("example.com", "Widget", "shop", "w1", "v1")
+OLD = ObjectRef("", "ConfigMap", "shop", "old", "v1")
+
+
+def kinds(plan):
+    return [type(s).__name__ for s in plan]
+
+
+def only(plan, kind):
+    return [s for s in plan if isinstance(s, kind)]
+
+
+def test_create_order_without_new_namespace():
+    """Dry-run before any write; inventory before any object; wait after the apply."""
+    plan = steps.plan_run(Facts("CREATE", (Planned(CM), Planned(DEP))))
+    assert plan == [
+        DryRun((CM, DEP)),
+        EnsureInventoryNamespace(),
+        RecordInventory((CM, DEP), final=False),
+        ApplyStage("dependencies", (CM,)),
+        ApplyStage("workloads", (DEP,)),
+        RecordInventory((CM, DEP), final=True),
+        WaitReady((CM, DEP)),
+    ]
+
+
+def test_new_namespace_is_checked_in_the_stand_in():
+    """The stand-in namespace must exist before the dry-run that uses it."""
+    facts = Facts("CREATE", (Planned(NS), Planned(CM), Planned(DEP)),
+                  missing_namespaces=frozenset({"shop"}))
+    plan = steps.plan_run(facts)
+    assert kinds(plan)[:3] == ["EnsureInventoryNamespace", "DryRun", "RecordInventory"]
+    assert plan[1] == DryRun((NS, CM, DEP), frozenset({"shop"}))
+    assert only(plan, ApplyStage)[0] == ApplyStage("definitions", (NS,))
+
+
+def test_crd_is_established_before_its_custom_resources():
+    """CR bound and applied only after its CRD is Established; never dry-run before."""
+    facts = Facts("CREATE", (Planned(CRD), Planned(CR, deferred=True), Planned(DEP)))
+    plan = steps.plan_run(facts)
+    assert plan[0] == DryRun((CRD, DEP))
+    stage0, established, stage2 = plan[3:6]
+    assert stage0 == ApplyStage("definitions", (CRD,))
+    assert established == WaitReady((CRD,), what="established")
+    assert stage2 == ApplyStage("workloads", (DEP, CR), bind=(CR,))
+
+
+def test_crd_without_its_resources_is_not_waited_twice():
+    plan = steps.plan_run(Facts("CREATE", (Planned(CRD), Planned(DEP))))
+    assert [s.what for s in only(plan, WaitReady)] == ["ready"]
+
+
+def test_prune_after_apply_then_record_then_wait_gone():
+    """Prune only after every stage applied; the final inventory only after the prune."""
+    facts = Facts("UPDATE", (Planned(DEP),), previous=(OLD, DEP), has_inventory=True)
+    plan = steps.plan_run(facts)
+    assert kinds(plan) == ["DryRun", "EnsureInventoryNamespace", "RecordInventory", "ApplyStage",
+                           "Prune", "RecordInventory", "WaitReady", "WaitGone"]
+    assert plan[2] == RecordInventory((OLD, DEP), final=False)  # old members kept in flight
+    assert plan[4] == Prune((OLD,))
+    assert plan[5] == RecordInventory((DEP,), final=True)
+    assert plan[7] == WaitGone((OLD,))
+
+
+def test_prune_disabled_keeps_old_members_out_of_the_plan():
+    facts = Facts("UPDATE", (Planned(DEP),), previous=(OLD, DEP), prune=False)
+    assert not only(steps.plan_run(facts), Prune)
+    assert not only(steps.plan_run(facts), WaitGone)
+
+
+def test_wait_disabled_still_waits_for_crds_its_resources_need():
+    facts = Facts("CREATE", (Planned(CRD), Planned(CR, deferred=True)), wait=False)
+    plan = steps.plan_run(facts)
+    assert only(plan, WaitReady) == [WaitReady((CRD,), what="established")]
+
+
+def test_wait_annotation_and_unchanged_objects():
+    """Unchanged objects are not dry-run again; wait: "false" objects are not waited for."""
+    facts = Facts("UPDATE", (Planned(CM, unchanged=True), Planned(DEP, wait=False),
+                             Planned(SVC)), previous=(CM, DEP, SVC), has_inventory=True)
+    plan = steps.plan_run(facts)
+    assert plan[0] == DryRun((DEP, SVC))
+    assert only(plan, WaitReady) == [WaitReady((CM, SVC))]
+
+
+def test_outputs_are_read_last():
+    plan = steps.plan_run(Facts("CREATE", (Planned(SVC),), outputs=("web_ip",)))
+    assert plan[-1] == ReadOutputs(("web_ip",))
+
+
+@pytest.mark.parametrize("action", ["SUSPEND", "RESUME", "CHECK"])
+def test_noop_actions(action):
+    assert kinds(steps.plan_run(Facts(action))) == ["Note"]
+
+
+def test_delete_without_inventory_changes_nothing():
+    assert steps.plan_run(Facts("DELETE")) == [
+        Note("nothing to delete: this deployment owns no objects")]
+
+
+def test_delete_is_reverse_stage_order_each_waited_gone():
+    """Workloads and custom resources first, their CRDs and Namespaces last."""
+    facts = Facts("DELETE", previous=(NS, CRD, CM, DEP, CR, SVC), has_inventory=True)
+    assert steps.plan_run(facts) == [
+        Delete("workloads", (CR, DEP)), WaitGone((CR, DEP)),
+        Delete("dependencies", (SVC, CM)), WaitGone((SVC, CM)),
+        Delete("definitions", (CRD, NS)), WaitGone((CRD, NS)),
+        ForgetInventory(),
+    ]
+
+
+def _refs_of(path: pathlib.Path) -> list:
+    refs = []
+    for doc in yaml.safe_load_all(path.read_text()):
+        if not doc:
+            continue
+        group, _, version = doc["apiVersion"].rpartition("/")
+        refs.append(ObjectRef(group, doc["kind"], doc["metadata"].get("namespace", ""),
+                              doc["metadata"]["name"], version))
+    return refs
+
+
+def test_delete_of_a_real_bundle_removes_custom_resources_before_their_crds():
+    """Contour's Gateway bundle: GatewayClass/Gateway go (and are gone) before any CRD."""
+    refs = _refs_of(CORPORA / "contour-gateway.yaml")
+    plan = steps.plan_run(Facts("DELETE", previous=tuple(refs), has_inventory=True))
+    position = {}
+    for index, step in enumerate(plan):
+        for ref in getattr(step, "refs", ()):
+            if isinstance(step, Delete):
+                position[ref.key] = index
+    crds = {(r.name.split(".", 1)[1], r.name) for r in refs if r.kind == "CustomResourceDefinition"}
+    custom = [r for r in refs if any(r.group == g for g, _ in crds)]
+    assert {r.kind for r in custom} >= {"GatewayClass", "Gateway"}
+    first_crd = min(position[r.key] for r in refs if r.kind == "CustomResourceDefinition")
+    assert all(position[r.key] < first_crd for r in custom)
+    assert isinstance(plan[position[custom[0].key] + 1], WaitGone)
+    assert plan[-2].refs[-1].kind == "Namespace" and isinstance(plan[-1], ForgetInventory)
+
+
+@pytest.mark.parametrize("facts", [
+    Facts("CREATE", (Planned(NS), Planned(CRD), Planned(CR, deferred=True), Planned(DEP)),
+          missing_namespaces=frozenset({"shop"}), outputs=("x",)),
+    Facts("UPDATE", (Planned(DEP), Planned(SVC, unchanged=True)), previous=(OLD, SVC),
+          has_inventory=True),
+    Facts("UPDATE", (Planned(DEP),), previous=(OLD,), has_inventory=True, wait=False),
+])
+def test_safety_invariants(facts):
+    """For any plan: dry-run before writes, inventory before objects, prune after apply."""
+    plan = steps.plan_run(facts)
+    names = kinds(plan)
+    first_apply = names.index("ApplyStage")
+    assert names.index("DryRun") < names.index("RecordInventory") < first_apply
+    last_apply = len(names) - 1 - names[::-1].index("ApplyStage")
+    if "Prune" in names:
+        assert names.index("Prune") > last_apply
+        assert plan[names.index("Prune") + 1].final
+    assert plan[names.index("RecordInventory")].final is False
+
+
+def test_describe_every_step_in_one_line():
+    facts = Facts("CREATE", (Planned(NS), Planned(CRD), Planned(CR, deferred=True)),
+                  missing_namespaces=frozenset({"shop"}))
+    lines = [steps.describe(s) for s in steps.plan_run(facts)]
+    assert lines[1] == ("DryRun: 2 object(s) (namespaces shop checked in the stand-in "
+                        "namespace)")
+    assert "ApplyStage workloads: Widget/shop/w1; bind 1 custom resource(s) first" in lines
+    assert all("\n" not in line for line in lines)
+    assert steps.as_dict(steps.plan_run(facts)[1])["stand_in_for"] == ["shop"]
