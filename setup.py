@@ -16,6 +16,8 @@ setup(
         "kubernetes>=29.0.0,<38",
         "PyYAML>=5.4",
         "jsonpath-ng>=1.5,<2",
+        # the CLI's live progress view on a terminal (plain lines otherwise); 13.x runs on 3.9
+        "rich>=13,<16",
     ],
     entry_points={
         "console_scripts": [

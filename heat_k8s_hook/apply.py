@@ -264,6 +264,10 @@ class Applier:
             it, True, stand_in if it.ref.namespace in missing else None), todo)
         return len(todo)
 
+    def dry_run_one(self, item: Item, stand_in: str | None = None) -> dict:
+        """The server's answer to a dry-run apply of one item: the object as it would be."""
+        return self._patch(item, True, stand_in)[1]
+
     def apply(self, items: list, live: Mapping) -> list:
         """Server-side apply of one stage in parallel; unchanged objects are not sent."""
         def one(item: Item) -> Change:

@@ -1,171 +1,96 @@
-"""The operator CLI on the hook's own pipeline.
+"""heat-k8s-hook: the operator CLI on the hook's own plan and runner.
 
-    heat-k8s-hook render DEPLOYMENT.json        the objects the hook would apply (Secret data masked)
-    heat-k8s-hook diff DEPLOYMENT.json          what apply would do to each object
-    heat-k8s-hook apply DEPLOYMENT.json         apply and wait, as the hook does (CREATE/UPDATE)
-    heat-k8s-hook delete DEPLOYMENT.json        delete what the deployment owns and wait
-    heat-k8s-hook status DEPLOYMENT.json        readiness of the deployment's live objects
-    heat-k8s-hook readiness FILE                offline verdicts for a dump of objects
-    heat-k8s-hook hook                          the heat-config hook itself (stdin -> stdout)
+    render DEPLOYMENT      the objects the hook would apply (Secret values masked)
+    plan DEPLOYMENT        the steps a run would take, in order (nothing is changed)
+    diff DEPLOYMENT        server-side dry-run against the live objects: a diff per object
+    apply DEPLOYMENT       apply and wait, as the hook does (CREATE/UPDATE)
+    delete DEPLOYMENT      delete what the deployment owns and wait until it is gone
+    status TARGET          every member's readiness and the cause of anything not ready
+    list                   every deployment on the cluster, from the inventories
+    replay FILE            re-run a deployed deployment exactly as 55-heat-config does
+    readiness FILE         offline verdicts for a dump of objects
+    hook                   the heat-config hook itself (stdin -> stdout)
 
-DEPLOYMENT.json is the deployment JSON the hook reads (`-` for stdin), e.g. a file from
-/var/lib/heat-config/deployed/. Exit codes are the hook's deploy_status_code values.
+DEPLOYMENT is a deployment JSON as the hook reads it (`-` for stdin), e.g. a file from
+/var/lib/heat-config/deployed/. TARGET is such a file, or a deployment's identity
+(`<stack id>/<resource>`, as `list` shows it) or part of it.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
-from datetime import datetime, timezone
 from typing import Optional
 
 from heat_k8s_hook.errors import EXIT_CODES, HookError
 
-
-def _load(path: str, action: Optional[str] = None, kubeconfig: Optional[str] = None):
-    from heat_k8s_hook.deployment import load_deployment
-    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-    dep = load_deployment(text)
-    if kubeconfig:
-        dep = dataclasses.replace(dep, options=dataclasses.replace(dep.options,
-                                                                   kubeconfig=kubeconfig))
-    if action:
-        dep = dataclasses.replace(dep, action=action)
-    return dep
+STATUS_CODES = "status: 0 every member ready, 1 not yet (or missing), 6 one failed"
 
 
-def _masked(obj: dict) -> dict:
-    if obj.get("kind") != "Secret":
-        return obj
-    out = dict(obj)
-    for key in ("data", "stringData"):
-        if isinstance(out.get(key), dict):
-            out[key] = {k: "******" for k in out[key]}
-    return out
+def _common(s: argparse.ArgumentParser, cluster: bool = True) -> None:
+    s.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                   help="text for people (default), json for programs")
+    if cluster:
+        s.add_argument("--kubeconfig", help="credentials file (default: the deployment's "
+                                            "option, $KUBECONFIG, /etc/heat-k8s-hook/kubeconfig)")
+        s.add_argument("--context", help="kubeconfig context")
 
 
-def cmd_render(args) -> int:
-    import yaml
-
-    from heat_k8s_hook.render import render
-    dep = _load(args.deployment)
-    docs = [_masked(dict(m.obj)) for m in render(dep.config, dep.inputs)]
-    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
-    return 0
+def _add(sub, name: str, help_text: str, cluster: bool = True, **kw) -> argparse.ArgumentParser:
+    s = sub.add_parser(name, help=help_text, description=help_text, **kw)
+    _common(s, cluster)
+    return s
 
 
-def _session(dep):
-    from heat_k8s_hook import inventory
-    from heat_k8s_hook.apply import Applier
-    from heat_k8s_hook.pipeline import connect_default
-    cluster = connect_default(dep.options)
-    name = inventory.parent_name(dep.slug)
-    applier = Applier(cluster, dep.options.field_manager, dep.options.force_conflicts,
-                      inventory.applyset_id(name))
-    return cluster, name, applier
-
-
-def cmd_diff(args) -> int:
-    from heat_k8s_hook import plan
-    from heat_k8s_hook.render import render
-    dep = _load(args.deployment, kubeconfig=args.kubeconfig)
-    cluster, _name, applier = _session(dep)
-    try:
-        items = applier.resolve(render(dep.config, dep.inputs), dep.options.namespace)
-        live = applier.observe(items)
-        for it in items:
-            current = live.get(it.ref.key)
-            what = "create" if current is None else \
-                "unchanged" if plan.unchanged(it.body, current) else "configure"
-            print(f"{it.ref} {what}")
-    finally:
-        applier.close()
-    return 0
-
-
-def cmd_run(args, action: Optional[str]) -> int:
-    from heat_k8s_hook.pipeline import Context, connect_default, execute
-    dep = _load(args.deployment, action, args.kubeconfig)
-    if action is None and dep.action not in ("CREATE", "UPDATE"):
-        dep = dataclasses.replace(dep, action="UPDATE")
-    if args.timeout:
-        dep = dataclasses.replace(dep, options=dataclasses.replace(dep.options,
-                                                                   timeout=args.timeout))
-    ctx = Context(connect=connect_default, progress=lambda line: print(line, file=sys.stderr))
-    result = execute(dep, ctx)
-    if args.json:
-        print(json.dumps(result.as_dict(ctx.mask), indent=2))
-    else:
-        for line in result.stdout:
-            print(ctx.mask(line))
-        for key, value in result.outputs.items():
-            print(f"output {key} = {json.dumps(value)}")
-    return result.status_code
-
-
-def cmd_status(args) -> int:
-    from heat_k8s_hook import inventory
-    from heat_k8s_hook.cluster import ApiError
-    from heat_k8s_hook.readiness.rules import Status, object_status
-    dep = _load(args.deployment, kubeconfig=args.kubeconfig)
-    cluster, name, applier = _session(dep)
-    applier.close()
-    try:
-        parent = cluster.get(f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps/{name}")
-    except ApiError as exc:
-        if exc.status == 404:
-            print(f"deployment {dep.identity}: no objects (never applied, or deleted)")
-            return 0
-        raise
-    now = datetime.now(timezone.utc)
-    code = 0
-    for ref in inventory.members_of(parent):
-        resource = cluster.resource(ref.api_version, ref.kind)
-        try:
-            obj = cluster.get(resource.path(ref.namespace, ref.name))
-            obj.setdefault("kind", ref.kind)
-            verdict = object_status(obj, now, dep.options.wait_rules)
-            status, message = verdict.status.value, verdict.message
-            if verdict.status is not Status.READY:
-                code = 1
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-            status, message, code = "missing", "not found", 1
-        print(f"{ref}: {status}: {message}")
-    return code
-
-
-def cmd_hook(_args) -> int:
-    from heat_k8s_hook.hook import main as hook
-    return hook()
+def _run_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--timeout", type=float, help="seconds (default: the deployment's option)")
+    s.add_argument("--plain", action="store_true",
+                   help="plain progress lines even on a terminal")
+    s.add_argument("--json", dest="output", action="store_const", const="json",
+                   help="same as --output json: the heat-config result JSON")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="heat-k8s-hook", description=__doc__.split("\n\n")[0],
-                                epilog="exit codes: " + "; ".join(
-                                    f"{k} {v}" for k, v in sorted(EXIT_CODES.items())),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
-
-    def with_deployment(name: str, help_text: str):
-        s = sub.add_parser(name, help=help_text)
-        s.add_argument("deployment", help="deployment JSON file, or - for stdin")
-        s.add_argument("--kubeconfig", help="override the deployment's kubeconfig option")
-        return s
-
-    sub.add_parser("render", help="print the rendered objects").add_argument("deployment")
-    with_deployment("diff", "what apply would do to each object")
+    p = argparse.ArgumentParser(
+        prog="heat-k8s-hook", description=__doc__.split("\n\n")[0] + "\n\n" +
+        __doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in sorted(EXIT_CODES.items()))
+        + "\n" + STATUS_CODES)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add(sub, "render", "print the rendered objects", cluster=False).add_argument(
+        "deployment", help="deployment JSON, or - for stdin")
+    s = _add(sub, "plan", "print the steps a run would take (reads the cluster, changes nothing)")
+    s.add_argument("deployment", help="deployment JSON, or - for stdin")
+    s.add_argument("--action", choices=("CREATE", "UPDATE", "DELETE"),
+                   help="plan this action instead of the deployment's")
+    _add(sub, "diff", "server-side dry-run: a unified diff per object, prune candidates"
+         ).add_argument("deployment", help="deployment JSON, or - for stdin")
     for name, help_text in (("apply", "apply and wait, as the hook does"),
                             ("delete", "delete the deployment's objects and wait")):
-        s = with_deployment(name, help_text)
-        s.add_argument("--timeout", type=float, help="seconds (default: the deployment's)")
-        s.add_argument("--json", action="store_true", help="print the heat-config result JSON")
-    with_deployment("status", "readiness of the deployment's live objects")
-    r = sub.add_parser("readiness", help="offline verdicts for a dump of objects", add_help=False)
-    r.add_argument("rest", nargs=argparse.REMAINDER)
-    sub.add_parser("hook", help="run as the heat-config hook (stdin -> stdout)")
+        s = _add(sub, name, help_text)
+        s.add_argument("deployment", help="deployment JSON, or - for stdin")
+        _run_options(s)
+    s = _add(sub, "status", "readiness of every member, by the hook's own judge",
+             epilog=STATUS_CODES)
+    s.add_argument("target", metavar="DEPLOYMENT|IDENTITY")
+    s.add_argument("--watch", "-w", action="store_true", help="follow it live until every "
+                   "member is ready (or --timeout, or Ctrl-C)")
+    s.add_argument("--interval", type=float, default=2.0, help="seconds between looks (watch)")
+    s.add_argument("--timeout", type=float, help="stop watching after this many seconds")
+    s.add_argument("--plain", action="store_true", help="changed lines, even on a terminal")
+    _add(sub, "list", "every deployment on the cluster: stack, resource, objects, readiness")
+    s = _add(sub, "replay", "re-run a deployed deployment as 55-heat-config does (same stdin); "
+             "prints the result heat-config would signal", cluster=False)
+    s.add_argument("file", metavar="FILE", help="a file of /var/lib/heat-config/deployed/ "
+                   "(or its id)")
+    s.add_argument("--hook", help="hook to run (default: /var/lib/heat-config/hooks/kubectl, "
+                   "else this package's)")
+    s.add_argument("--action", choices=("CREATE", "UPDATE", "DELETE"),
+                   help="replace deploy_action (e.g. DELETE what a CREATE made)")
+    sub.add_parser("readiness", help="offline verdicts for a dump of objects (see "
+                   "`readiness --help`)", add_help=False)
+    sub.add_parser("hook", help="run as the heat-config hook (stdin -> stdout)",
+                   description="run as the heat-config hook: deployment JSON on stdin, one "
+                   "result JSON on stdout")
     return p
 
 
@@ -175,19 +100,27 @@ def main(argv: Optional[list] = None) -> int:
         from heat_k8s_hook.readiness.offline import main as offline
         return offline(argv[1:], prog="heat-k8s-hook readiness")
     args = parser().parse_args(argv)
+    from heat_k8s_hook import cli_commands as c
     handlers = {
-        "render": cmd_render, "diff": cmd_diff, "status": cmd_status,
-        "apply": lambda a: cmd_run(a, None), "delete": lambda a: cmd_run(a, "DELETE"),
-        "hook": cmd_hook,
+        "render": c.cmd_render, "plan": c.cmd_plan, "diff": c.cmd_diff, "status": c.cmd_status,
+        "apply": lambda a: c.cmd_run(a, None), "delete": lambda a: c.cmd_run(a, "DELETE"),
+        "list": c.cmd_list, "replay": c.cmd_replay, "hook": lambda a: _hook(),
     }
     try:
         return handlers[args.command](args)
     except HookError as exc:
-        print(f"heat-k8s-hook: {exc.message}", file=sys.stderr)
+        print(f"heat-k8s-hook: {exc.in_phase()}", file=sys.stderr)
         return exc.code
     except OSError as exc:
         print(f"heat-k8s-hook: {exc.strerror}: {exc.filename}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _hook() -> int:
+    from heat_k8s_hook.hook import main as hook
+    return hook()
 
 
 if __name__ == "__main__":

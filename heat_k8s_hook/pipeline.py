@@ -95,10 +95,10 @@ def open_run(dep: Deployment, ctx: Context, emit: Emit,
         applier.close()
 
 
-def plan_for(run_ctx: runner.RunContext, manifests: list) -> list:
-    """Gather the facts (read-only) and build the plan of steps."""
+def plan_for(run_ctx: runner.RunContext, manifests: list) -> tuple:
+    """Gather the facts (read-only) and build the plan of steps: (facts, steps)."""
     facts = _phase("discovery", runner.gather, run_ctx, manifests)
-    return steps.plan_run(facts)
+    return facts, steps.plan_run(facts)
 
 
 class ResultRenderer:
@@ -132,7 +132,7 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
         return
     manifests = rendered(dep, ctx)
     with open_run(dep, ctx, emit, manifests) as run_ctx:
-        runner.run(run_ctx, plan_for(run_ctx, manifests))
+        runner.run(run_ctx, plan_for(run_ctx, manifests)[1])
 
 
 def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> Result:
