@@ -230,19 +230,11 @@ class Waiter:
         return judge(t.obj, now, pods, wait_rules=self.wait_rules,
                      unschedulable_grace=self.grace)
 
-    def wait(self, targets: list, deadline: float, gone: bool = False,
-             on_change: Callable[[Target], None] = lambda t: None) -> Outcome:
-        """Until every target is ready (or gone), one fails, or the deadline passes."""
-        by_key = {t.ref.key: t for t in targets}
-        self.gone = gone
-        ready: list = []
-        failed: list = []
-        if not targets:
-            return Outcome([], [], [], self.clock() - self.started)
-        # What the apply answers already show as ready needs no watch (re-delivery: nothing).
-        now = self.now()
+    def _already_ready(self, by_key: dict, on_change: Callable[[Target], None]) -> list:
+        """What the apply answers already show as ready needs no watch (re-delivery: none)."""
+        now, ready = self.now(), []
         for key, t in list(by_key.items()):
-            if t.obj is None or gone:
+            if t.obj is None:
                 continue
             verdict = rules.object_status(t.obj, now, self.wait_rules)
             if verdict.status is Status.READY:
@@ -250,6 +242,17 @@ class Waiter:
                 on_change(t)
                 ready.append(t.ref)
                 del by_key[key]
+        return ready
+
+    def wait(self, targets: list, deadline: float, gone: bool = False,
+             on_change: Callable[[Target], None] = lambda t: None) -> Outcome:
+        """Until every target is ready (or gone), one fails, or the deadline passes."""
+        by_key = {t.ref.key: t for t in targets}
+        self.gone = gone
+        failed: list = []
+        if not targets:
+            return Outcome([], [], [], self.clock() - self.started)
+        ready = [] if gone else self._already_ready(by_key, on_change)
         if not by_key:
             return Outcome(ready, [], [], self.clock() - self.started)
         pending = list(by_key.values())
