@@ -199,8 +199,7 @@ def cmd_replay(args) -> int:
             if item.get("name") == "deploy_action":
                 item["value"] = args.action
     proc = subprocess.run(hook_command(args.hook), input=json.dumps(c).encode("utf-8", "replace"),
-                          stdout=subprocess.PIPE, stderr=None if args.output == "text" else
-                          subprocess.DEVNULL)
+                          stdout=subprocess.PIPE)   # its progress goes to our stderr
     try:
         result = json.loads(proc.stdout)
     except ValueError:

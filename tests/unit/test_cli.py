@@ -39,3 +39,24 @@ def test_readiness_subcommand_passes_through():
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Pod/d/p: ready")
     assert cli("readiness", "--help").returncode == 0
+
+
+def test_help_everywhere_and_json_on_every_subcommand():
+    """Every subcommand answers --help and offers --output json."""
+    from heat_k8s_hook.cli import parser
+    sub = next(a for a in parser()._actions if a.dest == "command")
+    for name, command in sub.choices.items():
+        assert cli(name, "--help").returncode == 0, name
+        if name not in ("hook", "readiness"):
+            assert "--output" in command.format_help(), name
+    assert "json" in cli("readiness", "--help").stdout
+
+
+def test_render_json_masks_secret_values(tmp_path):
+    import yaml
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"config": yaml.safe_dump_all([SECRET])}))
+    out = cli("render", str(path), "-o", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["stringData"] == {"pw": "******"}
+    assert "hunter22" not in out.stdout
