@@ -52,6 +52,7 @@ class LiveView:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.step = f"ended after {self.clock() - self.start:.1f}s"
         self.live.update(self._table(), refresh=True)
         self.live.stop()
 
@@ -88,7 +89,7 @@ class LiveView:
         for column in ("object", "change", "readiness", "elapsed", "cause / detail"):
             table.add_column(column, overflow="fold")
         now = self.clock()
-        for row in self.rows.values():
+        for row in list(self.rows.values()):
             elapsed = (row.finished or now) - self.start
             table.add_row(row.name, row.action, Text(row.status, STYLES.get(row.status, "")),
                           f"{elapsed:5.1f}s", row.message)
