@@ -35,7 +35,7 @@ def run_in_pty(args, env, timeout=120.0):
             if data:
                 chunks.append(data)
                 continue
-        if proc.poll() is not None and not ready:
+        if proc.poll() is not None:   # exited, and nothing (or EIO) left to read
             break
     os.close(master)
     return proc.wait(timeout=5), b"".join(chunks).decode("utf-8", "replace")
