@@ -107,9 +107,9 @@ def cmd_plan(args) -> int:
 
 def _diff_one(run_ctx, item, facts, ctx) -> dict:
     from heat_k8s_hook.diff import unified
+    from heat_k8s_hook.plan import unchanged
     live = run_ctx.live.get(item.ref.key)
-    planned = next(o for o in facts.objects if o.ref.key == item.ref.key)
-    if planned.unchanged:
+    if unchanged(item.body, live):
         return {"object": str(item.ref), "change": "unchanged", "diff": ""}
     if item.resource is None:  # its CRD is created by this config: the server cannot check it
         text = unified(str(item.ref), None, item.body)
@@ -126,11 +126,24 @@ def _diff_one(run_ctx, item, facts, ctx) -> dict:
     return {"object": str(item.ref), "change": change, "diff": ctx.mask(text)}
 
 
+def _bind_served(run_ctx) -> None:
+    """Custom resources of a CRD in the config whose CRD is already served: diff them too."""
+    from heat_k8s_hook.cluster import UnknownKind
+    for item in run_ctx.items.values():
+        if item.resource is None:
+            try:
+                item.resource = run_ctx.cluster.resource(item.ref.api_version, item.ref.kind)
+            except UnknownKind:
+                continue
+            run_ctx.live.update(run_ctx.applier.observe([item]))
+
+
 def cmd_diff(args) -> int:
     """A real server-side dry-run of every object against the live one; prune candidates."""
     from heat_k8s_hook import plan as plan_rules
     with planned(args, "UPDATE") as p:
         dep, facts = p.dep, p.facts
+        _bind_served(p.run_ctx)
         rows = [_diff_one(p.run_ctx, p.run_ctx.items[o.ref.key], facts, p.ctx)
                 for o in facts.objects]
     prune = [str(r) for r in plan_rules.to_prune(facts.previous, [o.ref for o in facts.objects])]

@@ -96,5 +96,7 @@ def summary(rows: list) -> str:
     """`3/4 ready, 1 failed` for `list`."""
     ready = sum(1 for r in rows if r.status == Status.READY.value)
     failed = sum(1 for r in rows if r.status == Status.FAILED.value)
+    missing = sum(1 for r in rows if r.status == "missing")
     text = f"{ready}/{len(rows)} ready"
-    return text + (f", {failed} failed" if failed else "")
+    return text + (f", {failed} failed" if failed else "") + \
+        (f", {missing} missing" if missing else "")

@@ -213,6 +213,8 @@ def describe(step: Step) -> str:
         return f"{name}: {', '.join(step.names)}"
     if isinstance(step, Note):
         return f"{name}: {step.text}"
+    if isinstance(step, EnsureInventoryNamespace):
+        return f"{name}: namespace heat-k8s-hook (holds the inventory)"
     return name
 
 
