@@ -44,6 +44,7 @@ class Options:
     force_conflicts: bool = False
     wait: bool = True
     prune: bool = True
+    allow_empty: bool = False
     outputs: Mapping[str, OutputRef] = field(default_factory=dict)
     wait_rules: Mapping[str, str] = field(default_factory=dict)
     unschedulable_grace: float = 15.0
@@ -139,6 +140,7 @@ _OPTION_PARSERS = {
     "force_conflicts": _bool,
     "wait": _bool,
     "prune": _bool,
+    "allow_empty": _bool,
     "outputs": lambda _n, v: _outputs(v),
     "wait_rules": lambda _n, v: _wait_rules(v),
     "unschedulable_grace": _positive,

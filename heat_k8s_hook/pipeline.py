@@ -117,6 +117,9 @@ class Run:
 
     def _apply(self, cluster, applier, manifests, name, previous, set_id) -> None:
         opts = self.dep.options
+        refused = plan.wipe_out(manifests, previous, opts.allow_empty)
+        if refused:
+            raise InvalidInput(refused)
         items = applier.resolve(manifests, opts.namespace)
         live = applier.observe(items)
         missing_ns = self._namespaces_to_create(cluster, manifests)
