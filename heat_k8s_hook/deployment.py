@@ -48,6 +48,7 @@ class Options:
     outputs: Mapping[str, OutputRef] = field(default_factory=dict)
     wait_rules: Mapping[str, str] = field(default_factory=dict)
     unschedulable_grace: float = 15.0
+    secret_inputs: tuple = ()          # input names masked like deploy_password
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ class Deployment:
 
     def secret_values(self) -> list:
         """Input values that must never be printed."""
-        return [str(v) for k, v in self.inputs.items() if k in SECRET_INPUTS and v]
+        names = SECRET_INPUTS | set(self.options.secret_inputs)
+        return [v for k, v in self.inputs.items() if k in names and v not in (None, "")]
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -131,6 +133,12 @@ def _wait_rules(value: Any) -> dict:
     return dict(value)
 
 
+def _names(value: Any) -> tuple:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput("option secret_inputs: expected a list of input names")
+    return tuple(value)
+
+
 _OPTION_PARSERS = {
     "namespace": _text,
     "kubeconfig": _text,
@@ -144,6 +152,7 @@ _OPTION_PARSERS = {
     "outputs": lambda _n, v: _outputs(v),
     "wait_rules": lambda _n, v: _wait_rules(v),
     "unschedulable_grace": _positive,
+    "secret_inputs": lambda _n, v: _names(v),
 }
 KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
 
