@@ -6,6 +6,8 @@ timeout result if the run is still going shortly after the deployment's deadline
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import sys
@@ -14,6 +16,7 @@ import time
 from typing import Optional, TextIO
 
 from heat_k8s_hook.errors import HookError, InvalidInput, TimedOut
+from heat_k8s_hook.report import Masker, Result, error_result
 
 WATCHDOG_GRACE = 5.0   # seconds past the deadline before the watchdog answers for the run
 
@@ -36,12 +39,6 @@ class Answer:
             return True
 
 
-def _error_result(code: int, message: str, stderr: list = ()) -> dict:
-    lines = list(stderr) + [f"ERROR: {message}"]
-    return {"deploy_stdout": "", "deploy_stderr": "\n".join(lines) + "\n",
-            "deploy_status_code": code}
-
-
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -49,13 +46,19 @@ def _progress(line: str) -> None:
 def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
     from heat_k8s_hook.deployment import load_deployment
     from heat_k8s_hook.pipeline import Context, connect_default, execute
+    from heat_k8s_hook.settings import check_options, load_settings
 
     try:
+        settings = load_settings()  # the operator's limits, before anything of the template
         dep = load_deployment(stdin.read())
+        dep = dataclasses.replace(dep, options=check_options(dep.options, settings))
     except HookError as exc:
-        answer.send(_error_result(exc.code, exc.message))
+        answer.send(error_result(exc.code, exc.message))
         return
-    ctx = Context(connect=connect_default, progress=_progress, started=started)
+    mask = Masker()
+    ctx = Context(connect=functools.partial(connect_default, settings=settings),
+                  progress=lambda line: _progress(mask(line)), started=started, mask=mask,
+                  settings=settings)
     deadline = started + dep.options.timeout
     partial: dict = {"stderr": []}
 
@@ -65,24 +68,23 @@ def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
             if left <= 0:
                 break
             time.sleep(min(left, 1.0))
-        message = ctx.mask(TimedOut(
+        message = TimedOut(
             f"deadline of {dep.options.timeout:g}s passed while talking to the API server "
-            "(the watchdog answered for the stuck run)").message)
-        if answer.send(_error_result(TimedOut.code, message, partial["stderr"])):
-            _progress(f"ERROR: {message}")
+            "(the watchdog answered for the stuck run)").message
+        if answer.send(error_result(TimedOut.code, message, list(partial["stderr"]), mask)):
+            ctx.progress(f"ERROR: {message}")
             os._exit(TimedOut.code)
 
     threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
-    from heat_k8s_hook.report import Result
     result = Result()
     partial["stderr"] = result.stderr
     try:
         execute(dep, ctx, result)
     except Exception as exc:  # a bug: still answer, with the cause, secrets masked
         result.status_code = HookError.code
-        result.stderr.append(ctx.mask(f"ERROR: internal error: {type(exc).__name__}: "
-                                      f"{' '.join(str(exc).split())[:300]}"))
-    answer.send(result.as_dict(ctx.mask))
+        cause = mask(" ".join(str(exc).split()))[:300]  # masked before it is cut
+        result.stderr.append(f"ERROR: internal error: {type(exc).__name__}: {cause}")
+    answer.send(result.as_dict(mask))
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -93,12 +95,12 @@ def main(argv: Optional[list] = None) -> int:
     try:
         run_hook(sys.stdin, answer, started)
     except KeyboardInterrupt:
-        answer.send(_error_result(HookError.code, "interrupted"))
+        answer.send(error_result(HookError.code, "interrupted"))
     except InvalidInput as exc:
-        answer.send(_error_result(exc.code, exc.message))
+        answer.send(error_result(exc.code, exc.message))
     except Exception as exc:  # the guard: any bug still yields a result with its cause
-        answer.send(_error_result(HookError.code, f"internal error: {type(exc).__name__}: "
-                                  f"{' '.join(str(exc).split())[:300]}"))
+        answer.send(error_result(HookError.code, f"internal error: {type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:300]}"))
     finally:
         sys.stdout = answer.out
     return answer.sent if answer.sent is not None else HookError.code
