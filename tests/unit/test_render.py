@@ -54,7 +54,7 @@ def test_substitution_is_a_copy():
 @pytest.mark.parametrize("config,needle", [
     ("a: [", "invalid YAML at line"),
     ("- 1\n- 2", "document 1: expected a Kubernetes object"),
-    ("kind: ConfigMap\nmetadata: {name: x}", "document 1: missing apiVersion"),
+    ("kind: ConfigMap\nmetadata: {name: x}", "document 1 (ConfigMap x): missing apiVersion"),
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}", "missing metadata.name"),
     ("apiVersion: v1\nkind: Pod\nmetadata: {generateName: x-}", "generateName"),
     (CM.format(name="a", value="{get_input: nope}"), "document 1 (ConfigMap a): unknown input 'nope'"),
