@@ -272,6 +272,9 @@ def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> R
     ctx.mask.add(dep.secret_values())
     run = Run(dep, ctx, result)
     try:
+        unknown = sorted(set(dep.options.secret_inputs) - set(dep.inputs))
+        if unknown:  # a misspelt name would leave a secret unmasked
+            raise InvalidInput(f"option secret_inputs: no input named {', '.join(unknown)}")
         run.execute()
     except HookError as exc:
         result.status_code = exc.code
