@@ -19,6 +19,7 @@ from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput, NotRead
 from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for, pods_named_in
 from heat_k8s_hook.render import render
 from heat_k8s_hook.report import Masker, Result, read_output, secret_values
+from heat_k8s_hook.settings import Settings
 
 log = logging.getLogger("heat_k8s_hook")
 
@@ -34,10 +35,15 @@ class Context:
     progress: Callable[[str], None] = lambda line: log.info("%s", line)
     started: Optional[float] = None
     mask: Masker = field(default_factory=Masker)
+    settings: Settings = field(default_factory=Settings)  # the operator's (settings.py)
 
 
-def connect_default(options):
-    return Cluster(resolve_credentials(options.kubeconfig, options.context))
+def connect_default(options, settings: Optional[Settings] = None):
+    """The cluster from the options' kubeconfig (already checked by settings.check_options),
+    $KUBECONFIG, the operator's default_kubeconfig, or in-cluster credentials."""
+    default = (settings or Settings()).default_kubeconfig
+    return Cluster(resolve_credentials(options.kubeconfig, options.context,
+                                       default_kubeconfig=default))
 
 
 class Run:
