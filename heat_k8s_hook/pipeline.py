@@ -70,7 +70,8 @@ class Run:
         if dep.action in NOOP_ACTIONS:
             self.say(f"{dep.action}: nothing to do for Kubernetes objects")
             return
-        manifests = [] if dep.action == "DELETE" else render(dep.config, dep.inputs)
+        limits = self.ctx.settings.limits
+        manifests = [] if dep.action == "DELETE" else render(dep.config, dep.inputs, limits)
         for m in manifests:
             self.ctx.mask.add(secret_values(m.obj))
         cluster = self.ctx.connect(dep.options)

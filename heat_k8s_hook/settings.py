@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
+from heat_k8s_hook.limits import Limits
 
 DEFAULT_PATH = "/etc/heat-k8s-hook/hook.yaml"
 ENV_VAR = "HEAT_K8S_HOOK_CONFIG"
@@ -23,36 +24,20 @@ DEFAULT_MAX_TIMEOUT = 3600.0
 MAX_FILE_BYTES = 64 * 1024
 
 
-def _limits_class() -> Any:
-    """heat_k8s_hook.limits.Limits (imported late: settings must load without it)."""
-    try:
-        from heat_k8s_hook.limits import Limits
-    except ImportError:
-        return None
-    return Limits
-
-
-def default_limits() -> Any:
-    cls = _limits_class()
-    return cls() if cls is not None else None
-
-
 @dataclass(frozen=True)
 class Settings:
     kubeconfig_dirs: tuple = DEFAULT_KUBECONFIG_DIRS
     default_kubeconfig: str = DEFAULT_KUBECONFIG
     max_timeout: float = DEFAULT_MAX_TIMEOUT
-    limits: Any = dataclasses.field(default_factory=default_limits)  # limits.Limits
+    limits: Limits = Limits()
     path: str = DEFAULT_PATH   # where they were (or would have been) read from
 
     def as_dict(self) -> dict:
         """The settings as the file spells them (for `heat-k8s-hook settings`)."""
-        out: dict = {"kubeconfig_dirs": list(self.kubeconfig_dirs),
-                     "default_kubeconfig": self.default_kubeconfig,
-                     "max_timeout": _number(self.max_timeout)}
-        if self.limits is not None:
-            out["limits"] = {k: _number(v) for k, v in dataclasses.asdict(self.limits).items()}
-        return out
+        return {"kubeconfig_dirs": list(self.kubeconfig_dirs),
+                "default_kubeconfig": self.default_kubeconfig,
+                "max_timeout": _number(self.max_timeout),
+                "limits": dataclasses.asdict(self.limits)}
 
 
 def _number(value: float) -> Any:
@@ -79,13 +64,11 @@ def _dirs(where: str, value: Any) -> tuple:
     return tuple(_absolute(f"{where} item {i + 1}", v) for i, v in enumerate(value))
 
 
-def _limits(where: str, value: Any) -> Any:
-    cls = _limits_class()
-    if cls is None:
-        raise Misconfigured(f"{where}: this version of heat-k8s-hook has no limits to set")
+def _limits(where: str, value: Any) -> Limits:
+    """Any of the fields of limits.Limits, each a whole number > 0; the rest keep defaults."""
     if not isinstance(value, Mapping):
         raise Misconfigured(f"{where}: expected a map of limit name to number")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(Limits)}
     unknown = sorted(str(k) for k in value if k not in fields)
     if unknown:
         raise Misconfigured(f"{where}: unknown limit(s) {', '.join(unknown)}; "
@@ -93,12 +76,10 @@ def _limits(where: str, value: Any) -> Any:
     values = {}
     for name, number in value.items():
         checked = _positive(f"{where}.{name}", number)
-        if isinstance(getattr(cls(), name), int):
-            if not checked.is_integer():
-                raise Misconfigured(f"{where}.{name}: expected a whole number greater than 0")
-            checked = int(checked)
-        values[name] = checked
-    return cls(**values)
+        if not checked.is_integer():
+            raise Misconfigured(f"{where}.{name}: expected a whole number greater than 0")
+        values[name] = int(checked)
+    return Limits(**values)
 
 
 _FIELDS = {
