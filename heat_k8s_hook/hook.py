@@ -18,7 +18,7 @@ from typing import Optional, TextIO
 from heat_k8s_hook.errors import HookError, InvalidInput, TimedOut
 from heat_k8s_hook.report import Masker, Result, error_result
 
-WATCHDOG_GRACE = 5.0   # seconds past the deadline before the watchdog answers for the run
+WATCHDOG_GRACE = 3.0   # seconds past the deadline before the watchdog answers (within timeout + 5 s)
 
 
 class Answer:
