@@ -7,6 +7,7 @@
     heat-k8s-hook status DEPLOYMENT.json        readiness of the deployment's live objects
     heat-k8s-hook readiness FILE                offline verdicts for a dump of objects
     heat-k8s-hook hook                          the heat-config hook itself (stdin -> stdout)
+    heat-k8s-hook settings [--defaults]         the operator settings in effect (hook.yaml)
 
 DEPLOYMENT.json is the deployment JSON the hook reads (`-` for stdin), e.g. a file from
 /var/lib/heat-config/deployed/. Exit codes are the hook's deploy_status_code values.
@@ -15,24 +16,48 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 from datetime import datetime, timezone
 from typing import Optional
 
 from heat_k8s_hook.errors import EXIT_CODES, HookError
+from heat_k8s_hook.report import Masker, secret_values
 
 
-def _load(path: str, action: Optional[str] = None, kubeconfig: Optional[str] = None):
+def _load(path: str, action: Optional[str] = None, kubeconfig: Optional[str] = None,
+          mask: Optional[Masker] = None):
+    """The deployment within the operator's settings; --kubeconfig is the operator's own.
+
+    Its secrets (secret inputs, Secret manifests' values) go into `mask` before anything prints.
+    """
     from heat_k8s_hook.deployment import load_deployment
+    from heat_k8s_hook.settings import check_options, load_settings
+    settings = load_settings()
     text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-    dep = load_deployment(text)
-    if kubeconfig:
-        dep = dataclasses.replace(dep, options=dataclasses.replace(dep.options,
-                                                                   kubeconfig=kubeconfig))
+    dep = load_deployment(text, settings.limits)
+    if mask is not None:
+        _learn_secrets(dep, mask, settings.limits)
+    dep = dataclasses.replace(dep, options=check_options(dep.options, settings, kubeconfig))
     if action:
         dep = dataclasses.replace(dep, action=action)
-    return dep
+    return dep, settings
+
+
+def _learn_secrets(dep, mask: Masker, limits) -> None:
+    from heat_k8s_hook.render import render
+    mask.add(dep.secret_values())
+    try:
+        for m in render(dep.config, dep.inputs, limits):
+            mask.add(secret_values(m.obj))
+    except HookError:
+        pass  # the command itself reports why the config does not render
+
+
+def _print(mask: Masker, text: str, stream=None) -> None:
+    """Every line the CLI prints goes through the masker, as the hook's result does."""
+    print(mask(text), file=stream or sys.stdout)
 
 
 def _masked(obj: dict) -> dict:
@@ -49,17 +74,18 @@ def cmd_render(args) -> int:
     import yaml
 
     from heat_k8s_hook.render import render
-    dep = _load(args.deployment)
-    docs = [_masked(dict(m.obj)) for m in render(dep.config, dep.inputs)]
-    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+    dep, settings = _load(args.deployment, mask=args.mask)
+    manifests = render(dep.config, dep.inputs, settings.limits)
+    docs = [args.mask.value(_masked(dict(m.obj))) for m in manifests]
+    sys.stdout.write(args.mask(yaml.safe_dump_all(docs, sort_keys=False)))
     return 0
 
 
-def _session(dep):
+def _session(dep, settings):
     from heat_k8s_hook import inventory
     from heat_k8s_hook.apply import Applier
     from heat_k8s_hook.pipeline import connect_default
-    cluster = connect_default(dep.options)
+    cluster = connect_default(dep.options, settings)
     name = inventory.parent_name(dep.slug)
     applier = Applier(cluster, dep.options.field_manager, dep.options.force_conflicts,
                       inventory.applyset_id(name))
@@ -69,16 +95,17 @@ def _session(dep):
 def cmd_diff(args) -> int:
     from heat_k8s_hook import plan
     from heat_k8s_hook.render import render
-    dep = _load(args.deployment, kubeconfig=args.kubeconfig)
-    cluster, _name, applier = _session(dep)
+    dep, settings = _load(args.deployment, kubeconfig=args.kubeconfig, mask=args.mask)
+    cluster, _name, applier = _session(dep, settings)
     try:
-        items = applier.resolve(render(dep.config, dep.inputs), dep.options.namespace)
+        items = applier.resolve(render(dep.config, dep.inputs, settings.limits),
+                                dep.options.namespace)
         live = applier.observe(items)
         for it in items:
             current = live.get(it.ref.key)
             what = "create" if current is None else \
                 "unchanged" if plan.unchanged(it.body, current) else "configure"
-            print(f"{it.ref} {what}")
+            _print(args.mask, f"{it.ref} {what}")
     finally:
         applier.close()
     return 0
@@ -86,21 +113,23 @@ def cmd_diff(args) -> int:
 
 def cmd_run(args, action: Optional[str]) -> int:
     from heat_k8s_hook.pipeline import Context, connect_default, execute
-    dep = _load(args.deployment, action, args.kubeconfig)
+    dep, settings = _load(args.deployment, action, args.kubeconfig, args.mask)
     if action is None and dep.action not in ("CREATE", "UPDATE"):
         dep = dataclasses.replace(dep, action="UPDATE")
     if args.timeout:
         dep = dataclasses.replace(dep, options=dataclasses.replace(dep.options,
                                                                    timeout=args.timeout))
-    ctx = Context(connect=connect_default, progress=lambda line: print(line, file=sys.stderr))
+    ctx = Context(connect=functools.partial(connect_default, settings=settings),
+                  progress=lambda line: _print(args.mask, line, sys.stderr), settings=settings,
+                  mask=args.mask)
     result = execute(dep, ctx)
     if args.json:
-        print(json.dumps(result.as_dict(ctx.mask), indent=2))
+        _print(args.mask, json.dumps(result.as_dict(args.mask), indent=2))
     else:
         for line in result.stdout:
-            print(ctx.mask(line))
+            _print(args.mask, line)
         for key, value in result.outputs.items():
-            print(f"output {key} = {json.dumps(value)}")
+            _print(args.mask, f"output {key} = {json.dumps(args.mask.value(value))}")
     return result.status_code
 
 
@@ -108,14 +137,14 @@ def cmd_status(args) -> int:
     from heat_k8s_hook import inventory
     from heat_k8s_hook.cluster import ApiError
     from heat_k8s_hook.readiness.rules import Status, object_status
-    dep = _load(args.deployment, kubeconfig=args.kubeconfig)
-    cluster, name, applier = _session(dep)
+    dep, settings = _load(args.deployment, kubeconfig=args.kubeconfig, mask=args.mask)
+    cluster, name, applier = _session(dep, settings)
     applier.close()
     try:
         parent = cluster.get(f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps/{name}")
     except ApiError as exc:
         if exc.status == 404:
-            print(f"deployment {dep.identity}: no objects (never applied, or deleted)")
+            _print(args.mask, f"deployment {dep.identity}: no objects (never applied, or deleted)")
             return 0
         raise
     now = datetime.now(timezone.utc)
@@ -133,8 +162,25 @@ def cmd_status(args) -> int:
             if exc.status != 404:
                 raise
             status, message, code = "missing", "not found", 1
-        print(f"{ref}: {status}: {message}")
+        _print(args.mask, f"{ref}: {status}: {message}")
     return code
+
+
+def cmd_settings(args) -> int:
+    """Print the operator settings in effect (checked), or the defaults to write a new file."""
+    import yaml
+
+    from heat_k8s_hook import settings as st
+    if args.defaults:
+        prefix = (args.prefix or "").rstrip("/")
+        current = st.Settings(kubeconfig_dirs=tuple(prefix + d for d in st.DEFAULT_KUBECONFIG_DIRS),
+                              default_kubeconfig=prefix + st.DEFAULT_KUBECONFIG)
+    else:
+        current = st.load_settings()
+    sys.stdout.write(f"# heat-k8s-hook operator settings ({st.DEFAULT_PATH}, or "
+                     f"${st.ENV_VAR}); README: Operator settings\n")
+    sys.stdout.write(yaml.safe_dump(current.as_dict(), sort_keys=False))
+    return 0
 
 
 def cmd_hook(_args) -> int:
@@ -166,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("readiness", help="offline verdicts for a dump of objects", add_help=False)
     r.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("hook", help="run as the heat-config hook (stdin -> stdout)")
+    s = sub.add_parser("settings", help="print the operator settings in effect (checked)")
+    s.add_argument("--defaults", action="store_true", help="print the defaults instead")
+    s.add_argument("--prefix", help="with --defaults: prefix for the default paths (a --root)")
     return p
 
 
@@ -175,15 +224,16 @@ def main(argv: Optional[list] = None) -> int:
         from heat_k8s_hook.readiness.offline import main as offline
         return offline(argv[1:], prog="heat-k8s-hook readiness")
     args = parser().parse_args(argv)
+    args.mask = Masker()
     handlers = {
         "render": cmd_render, "diff": cmd_diff, "status": cmd_status,
         "apply": lambda a: cmd_run(a, None), "delete": lambda a: cmd_run(a, "DELETE"),
-        "hook": cmd_hook,
+        "hook": cmd_hook, "settings": cmd_settings,
     }
     try:
         return handlers[args.command](args)
     except HookError as exc:
-        print(f"heat-k8s-hook: {exc.message}", file=sys.stderr)
+        _print(args.mask, f"heat-k8s-hook: {exc.message}", sys.stderr)
         return exc.code
     except OSError as exc:
         print(f"heat-k8s-hook: {exc.strerror}: {exc.filename}", file=sys.stderr)
