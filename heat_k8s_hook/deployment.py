@@ -257,6 +257,14 @@ def decode_input(name: str, kind: str, value: Any) -> Any:
     return value
 
 
+def _field(raw: Mapping, key: str) -> str:
+    """A text field of the deployment (Heat sends strings; numbers are taken as text)."""
+    value = raw.get(key)
+    if value is None or isinstance(value, (str, int)) and not isinstance(value, bool):
+        return "" if value is None else str(value)
+    raise InvalidInput(f"deployment: {key} must be a string")
+
+
 def parse_deployment(raw: Any) -> Deployment:
     """Validate the deployment JSON (already decoded) into a Deployment."""
     if not isinstance(raw, Mapping):
@@ -285,9 +293,9 @@ def parse_deployment(raw: Any) -> Deployment:
     if action not in ACTIONS:
         raise InvalidInput(f"input deploy_action is not one of {', '.join(sorted(ACTIONS))}")
     return Deployment(
-        id=str(raw.get("id") or ""),
-        name=str(raw.get("name") or ""),
-        group=str(raw.get("group") or "kubectl"),
+        id=_field(raw, "id"),
+        name=_field(raw, "name"),
+        group=_field(raw, "group") or "kubectl",
         action=action,
         config=raw.get("config"),
         options=parse_options(raw.get("options")),

@@ -128,6 +128,7 @@ class Run:
         if refused:
             raise InvalidInput(refused)
         items = applier.resolve(manifests, opts.namespace)
+        self._output_sources(items)  # a wrong output is code 2 before anything is written
         live = applier.observe(items)
         missing_ns = self._namespaces_to_create(cluster, manifests)
         if missing_ns:  # our own namespace stands in for those to be created
@@ -248,18 +249,22 @@ class Run:
                 raise
         self.say(f"deleted: {len(changes)} object(s)")
 
-    def _outputs(self, cluster, items) -> None:
-        opts = self.dep.options
-        if not opts.outputs:
-            return
-        for out_name, ref in opts.outputs.items():
+    def _output_sources(self, items) -> list:
+        """(name, ref, item) per output; the path is tried on what is applied (Secret data?)."""
+        sources = []
+        for out_name, ref in self.dep.options.outputs.items():
             kind = ref.kind.rpartition("/")[2]
             candidates = [it for it in items if it.ref.kind == kind and it.ref.name == ref.name
                           and (ref.namespace is None or it.ref.namespace == ref.namespace)]
             if not candidates:
                 raise InvalidInput(f"output {out_name}: {ref.kind}/{ref.name} is not an object "
                                    f"of this config")
-            item = candidates[0]
+            read_output(out_name, ref.jsonpath, dict(candidates[0].body, kind=kind))
+            sources.append((out_name, ref, candidates[0]))
+        return sources
+
+    def _outputs(self, cluster, items) -> None:
+        for out_name, ref, item in self._output_sources(items):
             obj = cluster.get(item.resource.path(item.ref.namespace, item.ref.name),
                               timeout=min(30.0, self.remaining()))
             obj.setdefault("kind", item.ref.kind)
