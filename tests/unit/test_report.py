@@ -138,3 +138,29 @@ def test_secret_fields_outside_data_are_readable(path, expected):
 def test_unparsable_output_path_is_bad_input():
     with pytest.raises(InvalidInput):
         read_output("o", ".spec", {"kind": "Service"})
+
+
+def test_pipeline_wiring_masks_secret_inputs_and_secret_values():
+    """The wiring, without a cluster: an error quoting the secrets (as an API server's does).
+
+    Checked red: with `ctx.mask.add(dep.secret_values())` removed from pipeline.execute, or
+    the Secret's values not added after render, this test failed."""
+    from heat_k8s_hook.deployment import parse_deployment
+    from heat_k8s_hook.errors import ApplyRejected
+    from heat_k8s_hook.pipeline import Context, execute
+
+    def connect(_options, *_rest):
+        raise ApplyRejected(f"rejected {json.dumps(PEM)} and {LONG} and {b64('in-secret-obj')}")
+
+    config = ("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+              "stringData: {k: in-secret-obj}\n")
+    dep = parse_deployment({"config": config, "options": {"secret_inputs": ["key"]},
+                            "inputs": [{"name": "key", "value": PEM},
+                                       {"name": "deploy_password", "value": LONG}]})
+    lines: list = []
+    ctx = Context(connect=connect, progress=lines.append)
+    result = execute(dep, ctx)
+    text = json.dumps(result.as_dict(ctx.mask)) + "\n".join(lines)
+    assert result.status_code == 5 and text.count(MASK) >= 3
+    for leaked in [LONG, b64("in-secret-obj")] + PEM.splitlines()[1:-1]:
+        assert leaked not in text
