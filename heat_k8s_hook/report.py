@@ -62,7 +62,7 @@ def _leaves(value: Any) -> Iterator[str]:
     if value is None or isinstance(value, bool):
         return
     if isinstance(value, Mapping):
-        for key, item in value.items():
+        for item in value.values():
             yield from _leaves(item)
     elif isinstance(value, (list, tuple)):
         for item in value:

@@ -6,8 +6,7 @@ import textwrap
 import pytest
 
 from heat_k8s_hook.errors import HookError, InvalidInput
-from heat_k8s_hook.report import (MASK, Masker, Result, error_result, read_output, secret_values,
-                                  truncate)
+from heat_k8s_hook.report import MASK, Masker, Result, error_result, read_output, secret_values, truncate
 
 PEM = ("-----BEGIN PRIVATE KEY-----\n" + "\n".join(
     base64.b64encode(bytes(range(i, i + 48))).decode() for i in range(0, 192, 48))
