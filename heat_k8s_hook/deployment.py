@@ -115,7 +115,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
 
 def _namespace(name: str, value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.fullmatch(value):
         raise InvalidInput(f"option {name}: expected a namespace name (a DNS-1123 label)")
     return value
 
@@ -127,7 +127,7 @@ def _text(name: str, value: Any) -> str:
 
 
 def parse_output_ref(name: str, value: Any) -> OutputRef:
-    match = _OUTPUT_REF.match(value) if isinstance(value, str) else None
+    match = _OUTPUT_REF.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise InvalidInput(
             f"option outputs.{name}: expected \"Kind/name:{{.json.path}}\" "
@@ -185,7 +185,7 @@ def parse_options(raw: Any) -> Options:
         raise InvalidInput(f"options: expected a map, got {type(raw).__name__}")
     unknown = sorted(set(raw) - set(_OPTION_PARSERS))
     if unknown:
-        said = [k if _NAME.match(k) else "(a key that is not a name)" for k in unknown]
+        said = [k if _NAME.fullmatch(k) else "(a key that is not a name)" for k in unknown]
         raise InvalidInput(f"unknown option(s) {', '.join(said)}; "
                            f"known options: {', '.join(KNOWN_OPTIONS)}")
     values = {k: _OPTION_PARSERS[k](k, v) for k, v in raw.items() if v is not None}
@@ -278,7 +278,7 @@ def parse_deployment(raw: Any) -> Deployment:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise InvalidInput(f"deployment: input {i + 1} has no name")
         name = item["name"]
-        label = name if _NAME.match(name) else str(i + 1)
+        label = name if _NAME.fullmatch(name) else str(i + 1)
         types[name] = item.get("type") or "String"
         if not isinstance(types[name], str):
             raise InvalidInput(f"deployment: input {label}: type must be a string")

@@ -94,7 +94,7 @@ def substitute(value: Any, inputs: Mapping[str, Any], where: str, budget: _Budge
             name = value["get_input"]
             if not isinstance(name, str) or name not in inputs:
                 known = ", ".join(sorted(k for k in inputs if not k.startswith("deploy_")))
-                said = repr(name) if isinstance(name, str) and _SEGMENT.match(name) else "(a value)"
+                said = repr(name) if isinstance(name, str) and _SEGMENT.fullmatch(name) else "(a value)"
                 raise InvalidInput(f"{where}: unknown input {said[:100]} in get_input "
                                    f"(inputs: {known or 'none'})")
             budget.spend(count_nodes(inputs[name], budget.limits.max_nodes))
@@ -148,7 +148,7 @@ def _expand_lists(docs: list, limits: Limits) -> Iterator[Any]:
 def _describe(index: int, doc: Any) -> str:
     """`document 3 (Deployment web)`, naming kind and name only when they are valid."""
     kind = doc.get("kind") if isinstance(doc, Mapping) else None
-    if not isinstance(kind, str) or not _KIND.match(kind):
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
         return f"document {index}"
     meta = doc.get("metadata")
     name = meta.get("name") if isinstance(meta, Mapping) else None
@@ -159,12 +159,12 @@ def _describe(index: int, doc: Any) -> str:
 
 def _name_ok(kind: str, name: str) -> bool:
     if kind == "Namespace":
-        return len(name) <= 63 and bool(_LABEL.match(name))
+        return len(name) <= 63 and bool(_LABEL.fullmatch(name))
     if kind == "Service":
-        return len(name) <= 63 and bool(_DNS1035.match(name))
+        return len(name) <= 63 and bool(_DNS1035.fullmatch(name))
     if kind in _BUILTIN:
-        return len(name) <= 253 and bool(_SUBDOMAIN.match(name))
-    return len(name) <= 253 and name not in (".", "..") and bool(_SEGMENT.match(name))
+        return len(name) <= 253 and bool(_SUBDOMAIN.fullmatch(name))
+    return len(name) <= 253 and name not in (".", "..") and bool(_SEGMENT.fullmatch(name))
 
 
 def _check_metadata(where: str, kind: str, meta: dict) -> None:
@@ -181,7 +181,7 @@ def _check_metadata(where: str, kind: str, meta: dict) -> None:
                            "letters, digits and '-')")
     namespace = meta.get("namespace")
     if namespace is not None and (not isinstance(namespace, str) or len(namespace) > 63
-                                  or not _LABEL.match(namespace)):
+                                  or not _LABEL.fullmatch(namespace)):
         raise InvalidInput(f"{where}: metadata.namespace is not a valid namespace name")
     for key in ("labels", "annotations"):
         if key in meta and meta[key] is None:
@@ -198,7 +198,7 @@ def _check_object(index: int, doc: Any) -> None:
     for key, rule in (("apiVersion", _API_VERSION), ("kind", _KIND)):
         if not isinstance(doc.get(key), str) or not doc[key]:
             raise InvalidInput(f"{where}: missing {key}")
-        if not rule.match(doc[key]):
+        if not rule.fullmatch(doc[key]):
             raise InvalidInput(f"{where}: {key} is not valid")
     meta = doc.get("metadata")
     if meta is None:
