@@ -1,0 +1,63 @@
+"""The bad-input contract under fuzzing: one JSON answer, a documented code, never 70, no
+traceback, no canary secret, and no cluster write when the answer is code 2.
+
+A few hundred cases here (CI); `bench/fuzz` (or `tox -e fuzz`) runs 10,000 and more.
+Checked that it can fail (each broken on purpose, test red, restored): with render.py no
+longer dropping a null `labels:` it found code 70 (TypeError in plan.with_membership); with
+deployment.py no longer checking that an input's `type` is a string it found code 70
+(AttributeError: 'int' object has no attribute 'strip'); with pipeline.py checking outputs only
+after applying it found "code 2 after 5 cluster write(s)".
+"""
+import time
+import tracemalloc
+
+import pytest
+from fuzzing import CANARY, _bomb, deployments, run_case
+from hypothesis import HealthCheck, given, settings
+
+from heat_k8s_hook.limits import Limits
+from heat_k8s_hook.render import render
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(deployments())
+def test_no_input_breaks_the_contract(data):
+    outcome = run_case(data)
+    assert outcome.problems == [], (outcome.problems, data[:400], outcome.answers, outcome.crash)
+
+
+def test_the_harness_sees_a_crash(monkeypatch):
+    """A crash planted in rendering is reported as code 70, a write after code 2 as such."""
+    import heat_k8s_hook.pipeline as pipeline
+
+    def broken(*_a, **_k):
+        raise TypeError("planted")
+    monkeypatch.setattr(pipeline, "render", broken)
+    data = (b'{"config": "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: a}\\n"}')
+    assert "code 70 (internal error)" in run_case(data).problems
+
+
+HOSTILE = {
+    "alias bomb 9^12 (587 bytes)": _bomb(9, 12),
+    "alias bomb 30^6": _bomb(30, 6),
+    "100k-deep flow list": "[" * 100_000,
+    "50k-deep flow map": "{a: " * 50_000,
+    "30k-deep block list": "- " * 30_000 + "x",
+    "10,000 documents": "---\na: 1\n" * 10_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_config_is_refused_fast_with_bounded_memory(name):
+    """Limits are checked while parsing: refused in well under a second, a few MB at most."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(Exception) as exc:
+        render(HOSTILE[name], {}, Limits())
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert exc.value.code == 2 and "refused" in str(exc.value)
+    assert seconds < 0.5 and peak < 20 * 1024 * 1024, (seconds, peak)
+    assert CANARY not in str(exc.value)
