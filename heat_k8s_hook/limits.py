@@ -19,7 +19,7 @@ class Limits:
 
     max_stdin_bytes: int = 8 * 1024 * 1024      # the deployment JSON as delivered
     max_aliases: int = 10_000                   # YAML alias uses (*name) in one config
-    max_nodes: int = 1_000_000                  # values after aliases and get_input expand
+    max_nodes: int = 250_000                    # values after aliases and get_input expand
     max_depth: int = 100                        # maps and lists nested inside each other
     max_documents: int = 1_000                  # YAML documents (and List items) in a config
     max_rendered_bytes: int = 32 * 1024 * 1024  # all rendered objects, as JSON
@@ -57,14 +57,17 @@ def depth_exceeds(value: object, max_depth: int) -> bool:
     return False
 
 
-def count_nodes(value: object, stop_at: int) -> int:
-    """Values in a decoded tree (maps and lists count one each), counting stops past stop_at."""
-    count, stack = 0, [value]
+def count_nodes(value: object, stop_at: int) -> tuple:
+    """(values, characters of text) in a decoded tree; counting stops past stop_at values."""
+    count, chars, stack = 0, 0, [value]
     while stack and count <= stop_at:
         item = stack.pop()
         count += 1
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            chars += len(item)
+        elif isinstance(item, dict):
+            chars += sum(len(k) for k in item if isinstance(k, str))
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return count
+    return count, chars

@@ -76,19 +76,23 @@ class _Budget:
     """Values produced by substitution, against limits.max_nodes (aliases expand here)."""
 
     def __init__(self, limits: Limits):
-        self.limits, self.used = limits, 0
+        self.limits, self.used, self.chars = limits, 0, 0
 
-    def spend(self, nodes: int) -> None:
+    def spend(self, nodes: int, chars: int = 0) -> None:
         self.used += nodes
+        self.chars += chars
         if self.used > self.limits.max_nodes:
             raise LimitExceeded("config: values after get_input and aliases expand",
                                 "max_nodes", self.limits)
+        if self.chars > self.limits.max_rendered_bytes:
+            raise LimitExceeded("config: text after get_input and aliases expand",
+                                "max_rendered_bytes", self.limits)
 
 
 def substitute(value: Any, inputs: Mapping[str, Any], where: str, budget: _Budget = None) -> Any:
     """Replace every `{get_input: NAME}` by the input's typed value (deep copy)."""
     budget = budget or _Budget(Limits())
-    budget.spend(1)
+    budget.spend(1, len(value) if isinstance(value, str) else 0)
     if isinstance(value, dict):
         if len(value) == 1 and "get_input" in value:
             name = value["get_input"]
@@ -97,8 +101,9 @@ def substitute(value: Any, inputs: Mapping[str, Any], where: str, budget: _Budge
                 said = repr(name) if isinstance(name, str) and _SEGMENT.fullmatch(name) else "(a value)"
                 raise InvalidInput(f"{where}: unknown input {said[:100]} in get_input "
                                    f"(inputs: {known or 'none'})")
-            budget.spend(count_nodes(inputs[name], budget.limits.max_nodes))
+            budget.spend(*count_nodes(inputs[name], budget.limits.max_nodes))
             return copy.deepcopy(inputs[name])
+        budget.spend(0, sum(len(k) for k in value if isinstance(k, str)))
         return {k: substitute(v, inputs, where, budget) for k, v in value.items()}
     if isinstance(value, list):
         return [substitute(v, inputs, where, budget) for v in value]

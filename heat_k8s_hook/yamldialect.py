@@ -170,15 +170,19 @@ class _Loader(Composer, _Parser, _Constructor, _Resolver):
         _Constructor.__init__(self)
         _Resolver.__init__(self)
         self.limits, self.what = limits, what
-        self.depth = self.aliases = self.nodes = 0
+        self.depth = self.aliases = self.nodes = self.chars = 0
         self.sizes: dict = {}
         self.open: set = set()
 
-    def _count(self, nodes: int) -> None:
+    def _count(self, nodes: int, chars: int) -> None:
         self.nodes += nodes
+        self.chars += chars
         if self.nodes > self.limits.max_nodes:
             raise LimitExceeded(f"{self.what}: values after expanding aliases", "max_nodes",
                                 self.limits)
+        if self.chars > self.limits.max_rendered_bytes:
+            raise LimitExceeded(f"{self.what}: text after expanding aliases",
+                                "max_rendered_bytes", self.limits)
 
     def compose_node(self, parent, index):
         if self.check_event(AliasEvent):
@@ -188,21 +192,21 @@ class _Loader(Composer, _Parser, _Constructor, _Resolver):
             self.aliases += 1
             if self.aliases > self.limits.max_aliases:
                 raise LimitExceeded(f"{self.what}: alias uses", "max_aliases", self.limits)
-            self._count(self.sizes.get(event.anchor, 1))
+            self._count(*self.sizes.get(event.anchor, (1, 0)))
             return super().compose_node(parent, index)
         event = self.peek_event()
         nested = isinstance(event, (MappingStartEvent, SequenceStartEvent))
         self.depth += nested
         if self.depth > self.limits.max_depth:
             raise LimitExceeded(f"{self.what}: nesting depth", "max_depth", self.limits)
-        before = self.nodes
-        self._count(1)
+        before = (self.nodes, self.chars)
+        self._count(1, len(getattr(event, "value", "") or ""))
         if event.anchor is not None:
             self.open.add(event.anchor)
         node = super().compose_node(parent, index)
         if event.anchor is not None:
             self.open.discard(event.anchor)
-            self.sizes[event.anchor] = self.nodes - before
+            self.sizes[event.anchor] = (self.nodes - before[0], self.chars - before[1])
         self.depth -= nested
         return node
 

@@ -227,7 +227,8 @@ def _bomb(width: int, levels: int) -> str:
 
 _HOSTILE_YAML = [
     _bomb(9, 12), _bomb(30, 6), "[" * 100_000, "{a: " * 50_000, "- " * 30_000 + "x",
-    "a: &x [*x]\n", "a: 1\na: 2\n", "a: !!binary aGk=\n", "a: !!set {x}\n", "a: !!python/name:os.system\n",
+    "a: &x [*x]\n", "a: &s " + "x" * 100_000 + "\nb: [" + ", ".join(["*s"] * 400) + "]\n",
+    "a: 1\na: 2\n", "a: !!binary aGk=\n", "a: !!set {x}\n", "a: !!python/name:os.system\n",
     "a: .inf\n", "a: .nan\n", "a: 99999999999999999999999999\n", "? [a]\n: b\n", "a: !!int x\n",
     "a: !!bool maybe\n", "a: 2024-01-01T00:00:00Z\n", "x: \x01\n", "\ufeffa: 1\n",
     "---\n" * 2000, f"data: {{p: {CANARY}}}\n  bad: [\n", f"'{CANARY}\n", f'"{CANARY}\\q"\n',

@@ -186,7 +186,8 @@ def test_bad_objects_are_named_not_echoed(doc, needle):
 
 
 def test_rendered_limits():
-    """get_input expansion counts against max_nodes; output size against max_rendered_bytes."""
+    """get_input and alias expansion count against max_nodes and (text) max_rendered_bytes.
+    Checked red: without the composer's text count, a 100-char string aliased twice passed."""
     from heat_k8s_hook.limits import Limits
     many = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
             "data": {f"k{i}": {"get_input": "big"} for i in range(50)}}
@@ -196,5 +197,10 @@ def test_rendered_limits():
         render([many], {"big": "x" * 1000}, Limits(max_rendered_bytes=10_000))
     with pytest.raises(InvalidInput, match="limit max_documents"):
         render("---\n".join([OBJ] * 3), {}, Limits(max_documents=2))
+    with pytest.raises(InvalidInput, match="text after expanding aliases.*max_rendered_bytes"):
+        render(OBJ + "data:\n  a: &a '" + "x" * 100 + "'\n  b: *a\n  c: *a\n", {},
+               Limits(max_rendered_bytes=250))
+    with pytest.raises(InvalidInput, match="text after get_input.*max_rendered_bytes"):
+        render([many], {"big": "x" * 1000}, Limits(max_rendered_bytes=20_000))
     with pytest.raises(InvalidInput, match="limit max_aliases"):
         render(OBJ + "data:\n  a: &a '1'\n  b: *a\n  c: *a\n", {}, Limits(max_aliases=1))
