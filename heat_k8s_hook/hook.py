@@ -16,6 +16,7 @@ import time
 from typing import Optional, TextIO
 
 from heat_k8s_hook.errors import HookError, InvalidInput, TimedOut
+from heat_k8s_hook.limits import Limits
 from heat_k8s_hook.report import Masker, Result, error_result
 
 WATCHDOG_GRACE = 3.0   # seconds past the deadline before the watchdog answers (within timeout + 5 s)
@@ -43,6 +44,14 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def read_stdin(stdin, max_bytes: int) -> bytes:
+    """stdin as bytes (decoded strictly later), at most max_bytes + 1: a flood is not read."""
+    source = getattr(stdin, "buffer", None)
+    if source is None:  # a text stream (tests): its text as the bytes it stands for
+        return stdin.read(max_bytes + 1).encode("utf-8", "surrogatepass")
+    return source.read(max_bytes + 1)
+
+
 def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
     from heat_k8s_hook.deployment import load_deployment
     from heat_k8s_hook.pipeline import Context, connect_default, execute
@@ -50,7 +59,8 @@ def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
 
     try:
         settings = load_settings()  # the operator's limits, before anything of the template
-        dep = load_deployment(stdin.read())
+        limits = settings.limits or Limits()
+        dep = load_deployment(read_stdin(stdin, limits.max_stdin_bytes), limits)
         dep = dataclasses.replace(dep, options=check_options(dep.options, settings))
     except HookError as exc:
         answer.send(error_result(exc.code, exc.message))
