@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.limits import LimitExceeded, Limits, depth_exceeds
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def is_unicode(value: Any) -> bool:
+    """False when a string holds a lone surrogate (a `\\ud800` escape), which no UTF-8 has."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(_text: str) -> Any:
@@ -37,8 +49,11 @@ def _unique_keys(pairs: list) -> dict:
 def strict_json(text: str) -> Any:
     """json.loads without NaN/Infinity, huge numbers or duplicate keys (ValueError for all)."""
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                          parse_int=_short_int, object_pairs_hook=_unique_keys)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                           parse_int=_short_int, object_pairs_hook=_unique_keys)
+        if _SURROGATE_ESCAPE.search(text) and not is_unicode(value):
+            raise ValueError("a \\u escape that is not Unicode (a lone surrogate)")
+        return value
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -58,7 +73,7 @@ def is_plain(value: Any, max_depth: int = Limits.max_depth) -> bool:
             return False
         elif item is not None and not isinstance(item, (str, int, float)):
             return False
-    return not depth_exceeds(value, max_depth)
+    return not depth_exceeds(value, max_depth) and is_unicode(value)
 
 
 def read_text(data: bytes | str, what: str, limits: Limits) -> str:

@@ -22,7 +22,7 @@ import re
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
+from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, ScalarNode
 from yaml.resolver import Resolver
 
@@ -66,6 +66,7 @@ _PHRASES = (
     ("found undefined alias", "an alias (*name) without its anchor (&name)"),
     ("found duplicate anchor", "an anchor (&name) defined twice"),
     ("found unknown escape character", "an unknown escape in a double-quoted string"),
+    ("found invalid Unicode character escape", "an escape that is not Unicode"),
     ("found unexpected ':'", "an unexpected ':'"),
     ("found unexpected document", "an unexpected '---' or '...'"),
     ("control characters are not allowed", "a control character"),
@@ -199,6 +200,9 @@ class _Loader(Composer, _Parser, _Constructor, _Resolver):
         self.depth += nested
         if self.depth > self.limits.max_depth:
             raise LimitExceeded(f"{self.what}: nesting depth", "max_depth", self.limits)
+        if isinstance(event, ScalarEvent) and event.style == '"' and not _encodable(event.value):
+            raise DialectError("an escape that is not Unicode (a lone surrogate)",
+                               event.start_mark)
         before = (self.nodes, self.chars)
         self._count(1, len(getattr(event, "value", "") or ""))
         if event.anchor is not None:
@@ -209,6 +213,14 @@ class _Loader(Composer, _Parser, _Constructor, _Resolver):
             self.sizes[event.anchor] = (self.nodes - before[0], self.chars - before[1])
         self.depth -= nested
         return node
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _phrase(exc: yaml.YAMLError) -> str:
@@ -234,7 +246,10 @@ def _where(exc: yaml.YAMLError, text: str) -> str:
 
 def load_documents(text: str, what: str = "config", limits: Limits = Limits()) -> list:
     """All documents of a YAML stream in our dialect; InvalidInput names only line and column."""
-    loader = _Loader(text, limits, what)
+    try:
+        loader = _Loader(text, limits, what)
+    except UnicodeEncodeError:  # libyaml takes UTF-8: a lone surrogate cannot be encoded
+        raise InvalidInput(f"{what}: text that is not Unicode (a lone surrogate)") from None
     docs: list = []
     try:
         while loader.check_data():

@@ -280,7 +280,7 @@ def _inputs() -> st.SearchStrategy:
                                            "CommaDelimitedList"]), values),
         "value": st.one_of(st.sampled_from(["web", "CREATE", "UPDATE", "DELETE", "EXPLODE", CANARY,
                                             "[1, 2]", "{'a': {1, 2}}", "1e999", "nan",
-                                            "[" * 5000, "{'a': b'x'}"]), values)})
+                                            "[" * 5000, "{'a': b'x'}", "\udfffx"]), values)})
     base = [{"name": "name", "value": "web"}, {"name": "secret", "value": CANARY},
             {"name": "deploy_password", "value": CANARY}]
     return st.one_of(st.lists(item, max_size=5).map(lambda extra: base + extra),
@@ -316,10 +316,11 @@ def _plausible() -> st.SearchStrategy:
         "secret_inputs": st.sampled_from([["secret"], ["nope"], []]),
         "allow_empty": st.booleans(), "prune": st.booleans()})
     action = st.sampled_from(["CREATE", "UPDATE", "DELETE", "SUSPEND"])
-    return st.builds(lambda c, o, a: {"config": c, "options": o, "inputs": [
-        {"name": "secret", "value": CANARY}, {"name": "deploy_password", "value": CANARY},
+    secret = st.sampled_from([CANARY, f"{CANARY}\n{CANARY}", "\udfff" + CANARY, CANARY + "\\"])
+    return st.builds(lambda c, o, a, p: {"config": c, "options": o, "inputs": [
+        {"name": "secret", "value": CANARY}, {"name": "deploy_password", "value": p},
         {"name": "deploy_action", "value": a}, {"name": "deploy_stack_id", "value": "s/1"},
-        {"name": "deploy_resource_name", "value": "r"}]}, config, options, action)
+        {"name": "deploy_resource_name", "value": "r"}]}, config, options, action, secret)
 
 
 def deployments() -> st.SearchStrategy:

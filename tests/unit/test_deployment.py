@@ -131,6 +131,8 @@ SECRET = "Zq9-canary-s3cr3t"
     (b'{"config": 1e999}', "a number out of range"),
     (b'{"config": ' + b"9" * 5000 + b"}", "a number out of range"),
     (b'{"config": "", "config": "x"}', "a duplicate key"),
+    (b'{"config": "\\ud800"}', "a \\u escape that is not Unicode"),
+    (b'{"inputs": [{"name": "deploy_password", "value": "\\udfffx"}]}', "not Unicode"),
     (('{"config": "' + SECRET + '", x}').encode(), "invalid JSON at line 1, column"),
     (b'{"inputs": [{"name": "a", "type": ["Json"], "value": "1"}]}', "input a: type must be a string"),
     (b'{"inputs": {"a": 1}}', "inputs must be a list"),

@@ -6,7 +6,8 @@ Checked that it can fail (each broken on purpose, test red, restored): with rend
 longer dropping a null `labels:` it found code 70 (TypeError in plan.with_membership); with
 deployment.py no longer checking that an input's `type` is a string it found code 70
 (AttributeError: 'int' object has no attribute 'strip'); with pipeline.py checking outputs only
-after applying it found "code 2 after 5 cluster write(s)".
+after applying it found "code 2 after 5 cluster write(s)"; with strictjson.py accepting a
+`\udfff` escape it found code 70 (UnicodeEncodeError masking a lone-surrogate password).
 """
 import json
 import os

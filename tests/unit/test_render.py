@@ -112,6 +112,8 @@ def test_dialect_merge_keys_and_aliases():
     (OBJ + "spec: &x\n  self: *x\n", "an alias inside its own anchor"),
     (OBJ + "spec:\n  n: !!int abc\n", "does not match its tag"),
     (OBJ + "spec:\n  n: !!bool maybe\n", "does not match its tag"),
+    (OBJ + 'data:\n  a: "\\ud800"\n', "an escape that is not Unicode"),
+    (OBJ + "data:\n  a: \ud800\n", "text that is not Unicode"),
 ])
 def test_dialect_refuses_at_line_and_column(yaml_text, needle):
     with pytest.raises(InvalidInput) as exc:
