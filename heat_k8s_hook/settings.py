@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from heat_k8s_hook.deployment import DEFAULT_TIMEOUT
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
 from heat_k8s_hook.limits import Limits
 
@@ -168,6 +169,9 @@ def check_options(options: Any, settings: Settings, kubeconfig_override: Optiona
     file loaded. `kubeconfig_override` is the operator's own choice (CLI --kubeconfig): not
     limited to kubeconfig_dirs.
     """
+    if options.timeout == DEFAULT_TIMEOUT and settings.max_timeout < DEFAULT_TIMEOUT:
+        # no timeout chosen (or the default's value): the operator's maximum caps the default
+        options = dataclasses.replace(options, timeout=settings.max_timeout)
     if options.timeout > settings.max_timeout:
         raise InvalidInput(f"option timeout: above the maximum of {settings.max_timeout:g}s "
                            f"(max_timeout in {settings.path})")

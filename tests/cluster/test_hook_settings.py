@@ -61,7 +61,7 @@ def allowed(tmp_path, kubeconfig):
     inside = write_kubeconfig(tmp_path / "allowed" / "kc", open(kubeconfig).read())
     outside = write_kubeconfig(tmp_path / "outside" / "kc", open(kubeconfig).read())
     settings = write_settings(tmp_path / "hook.yaml",
-                              {"kubeconfig_dirs": [f"{tmp_path}/allowed/"], "max_timeout": 120})
+                              {"kubeconfig_dirs": [f"{tmp_path}/allowed/"], "max_timeout": 900})
     return {"HEAT_K8S_HOOK_CONFIG": settings}, inside, outside
 
 
@@ -119,9 +119,9 @@ def test_group_readable_kubeconfig_is_refused(kubectl, hook_env, existing, ns, t
 def test_timeout_above_max_timeout(kubectl, hook_env, existing, ns, allowed):
     env, _, _ = allowed
     stack, _ = existing
-    run = run_hook(update(stack, ns, timeout=121), dict(hook_env, **env))
+    run = run_hook(update(stack, ns, timeout=901), dict(hook_env, **env))
     assert run.code == 2, run.err
-    assert last_line(run) == f"ERROR: option timeout: above the maximum of 120s (max_timeout in " \
+    assert last_line(run) == f"ERROR: option timeout: above the maximum of 900s (max_timeout in " \
                              f"{env['HEAT_K8S_HOOK_CONFIG']})"
     assert unchanged(kubectl, ns)
     default = run_hook(update(stack, ns, timeout=3601), hook_env)   # 3600 s without a file

@@ -184,6 +184,13 @@ def test_operator_override_is_not_limited_to_the_directories(allowed, tmp_path):
     assert opts.kubeconfig == str(tmp_path / "admin.conf")
 
 
+def test_default_timeout_is_capped_by_a_lower_maximum():
+    low = Settings(max_timeout=120)
+    assert check_options(Options(), low).timeout == 120     # no timeout given: 600 capped
+    assert check_options(Options(timeout=60), low).timeout == 60
+    assert check_options(Options(), Settings()).timeout == 600
+
+
 def test_timeout_above_the_maximum(allowed):
     assert check_options(Options(timeout=900), allowed).timeout == 900
     for timeout in (901, float("inf")):
