@@ -6,7 +6,8 @@
 - Empty values (`labels:`) are null; render.py treats a null map as absent, as kubectl does.
 - Merge keys (`<<: *base`) and anchors/aliases work; each alias use and each value it expands
   to counts against the limits, and an alias inside its own anchor is refused.
-- Refused, at their line and column: duplicate keys (as kubectl does), keys that are maps or
+- Refused, at their line and column: duplicate keys (the API server's strict decoding refuses
+  duplicate fields; kubectl's YAML-to-JSON step would keep the last silently), keys that are maps or
   lists, tags other than the core ones (`!!binary`, `!!set`, `!!timestamp`, `!custom`, ...),
   `.inf`/`.nan`, integers outside 64 bits.
 - Error messages carry a line, a column and a fixed phrase; never a token of the input, which
