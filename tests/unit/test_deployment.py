@@ -154,7 +154,11 @@ SECRET = "Zq9-canary-s3cr3t"
      "input j: type Json but its value is not JSON"),
 ])
 def test_bad_deployments_are_code_2_without_values(data, needle):
-    """Each of these was code 70 or echoed its value before issue 12 (checked on ac9f771)."""
+    """Checked red on ac9f771 (before issue 12): non-UTF-8 stdin, 100k-deep JSON, deep JSON
+    `options` text, a non-string input `type` and a non-list `outputs` were code 70; NaN,
+    1e999, duplicate keys, lone surrogates, non-finite Number inputs, `timeout: inf`, a
+    namespace that is no DNS label, a map as `id` and a set in a Json input were accepted; an
+    unknown option key and `deploy_action` were echoed."""
     from heat_k8s_hook.limits import Limits
     with pytest.raises(InvalidInput) as exc:
         load_deployment(data, Limits())
