@@ -35,8 +35,13 @@ def _load(path: str, action: Optional[str] = None, kubeconfig: Optional[str] = N
     from heat_k8s_hook.deployment import load_deployment
     from heat_k8s_hook.settings import check_options, load_settings
     settings = load_settings()
-    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-    dep = load_deployment(text, settings.limits)
+    limit = settings.limits.max_stdin_bytes + 1  # bytes, decoded strictly by load_deployment
+    if path == "-":
+        data = sys.stdin.buffer.read(limit)
+    else:
+        with open(path, "rb") as f:
+            data = f.read(limit)
+    dep = load_deployment(data, settings.limits)
     if mask is not None:
         _learn_secrets(dep, mask, settings.limits)
     dep = dataclasses.replace(dep, options=check_options(dep.options, settings, kubeconfig))
