@@ -253,9 +253,9 @@ def read_output(name: str, jsonpath: str, obj: Mapping) -> Any:
     matches = compile_jsonpath(jsonpath).find(obj)
     if obj.get("kind") == "Secret" and any(
             _touches_secret_data(_segments(m.full_path)) for m in matches):
-        raise InvalidInput(f"output {name}: refused, its JSONPath selects Secret data "
-                           "(outputs never return a Secret's data, stringData or "
-                           "last-applied configuration)")
+        raise InvalidInput(f"output {name}: refused: its JSONPath selects Secret data "
+                           "(outputs never read Secret data: data, stringData, the "
+                           "last-applied annotation)")
     values = [m.value for m in matches]
     if not values:
         return None

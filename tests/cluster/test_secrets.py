@@ -237,9 +237,10 @@ def test_outputs_never_return_cluster_filled_secret_data(hook_env, kubectl, ns):
                                  "annotations": {"kubernetes.io/service-account.name": "robot"}}}
     config = [namespace(ns), {"apiVersion": "v1", "kind": "ServiceAccount",
                               "metadata": {"name": "robot", "namespace": ns}}, token_secret]
-    assert hook(config, hook_env, stack=stack).code == 0
+    created = hook(config, hook_env, stack=stack)
+    assert created.code == 0, created.err
     token = ""
-    for _ in range(60):
+    for _ in range(120):
         token = ((kubectl.get("secret", "tok", "-n", ns) or {}).get("data") or {}).get("token", "")
         if token:
             break
@@ -254,6 +255,6 @@ def test_outputs_never_return_cluster_filled_secret_data(hook_env, kubectl, ns):
     dep = deployment(config, inputs=SECRET_INPUTS, stack=stack, action="UPDATE",
                      options=dict(OPTIONS, outputs={"t": f"Secret/{ns}/tok:{{..token}}"}))
     applied = cli(hook_env, "apply", "-", stdin=json.dumps(dep))
-    assert applied.returncode == 2, applied.stderr
+    assert applied.returncode == 2, applied.stdout + applied.stderr
     assert plain not in applied.stdout + applied.stderr
     assert yaml.safe_load(kubectl("get", "secret", "tok", "-n", ns, "-o", "yaml"))["data"]
