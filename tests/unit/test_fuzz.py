@@ -79,7 +79,8 @@ def test_hostile_config_is_refused_fast_with_bounded_memory(name):
     (b'{"config": "a: \xff"}', "stdin: not UTF-8 text"),
     (('{"config": ' + json.dumps(_bomb(9, 12)) + "}").encode(), "limit max_nodes"),
     (b'{"config": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "not a JSON deployment"),
-])
+], ids=["non-utf8", "alias-bomb", "deep-json"])  # short ids: pytest < 9 puts the whole param
+# in $PYTEST_CURRENT_TEST, and a 200 kB variable makes exec fail (E2BIG) under Python 3.9
 def test_the_hook_process_refuses_hostile_stdin(stdin, needle):
     """The real hook script: code 2 on stdout, read as bytes (was code 70 for non-UTF-8 stdin,
     and no answer at all for the alias bomb: checked on ac9f771)."""
