@@ -246,7 +246,8 @@ class Cluster:
             raise ApiError(status, payload.get("reason", ""), payload.get("message", ""),
                            payload.get("details"))
         text = (data or b"").decode("utf-8", "replace").strip().splitlines()
-        raise ApiError(status, "", f"{method} {path}: HTTP {status} {text[0][:200] if text else ''}")
+        # Not cut here: the message is cut only after masking (a cut secret escapes the masker).
+        raise ApiError(status, "", f"{method} {path}: HTTP {status} {text[0] if text else ''}")
 
     def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0) -> Any:
         return self.request("GET", path, query, timeout=timeout)

@@ -18,7 +18,7 @@ from heat_k8s_hook.deployment import Deployment
 from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput, NotReady, TimedOut
 from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for, pods_named_in
 from heat_k8s_hook.render import render
-from heat_k8s_hook.report import Masker, Result, read_output, secret_values
+from heat_k8s_hook.report import Masker, Result, read_output, secret_values, shorten
 from heat_k8s_hook.settings import Settings
 
 log = logging.getLogger("heat_k8s_hook")
@@ -290,7 +290,7 @@ def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> R
         run.execute()
     except HookError as exc:
         result.status_code = exc.code
-        line = ctx.mask(exc.message)
+        line = shorten(ctx.mask(exc.message))  # masked first, then cut
         result.stderr.append(f"ERROR: {line}")
         ctx.progress(f"ERROR: {line}")
     return result

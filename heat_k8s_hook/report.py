@@ -21,6 +21,7 @@ from heat_k8s_hook.errors import InvalidInput
 
 MAX_FIELD_BYTES = 256 * 1024      # stdout and stderr each; the whole result stays far under 950 KB
 MASK = "******"
+MAX_MESSAGE = 2000    # characters of one error message, cut after masking
 MIN_SECRET = 3      # shorter values are not masked (they would blank out ordinary words)
 MIN_LINE = 6        # lines of a multi-line secret at least this long are masked on their own
 B64_WIDTHS = (64, 76)   # PEM and MIME line wrapping of base64
@@ -169,6 +170,11 @@ def truncate(text: str, limit: int = MAX_FIELD_BYTES) -> str:
     head = data[:keep].decode(errors="ignore")
     tail = data[-keep:].decode(errors="ignore")
     return f"{head}\n... [truncated {len(data) - 2 * keep} bytes] ...\n{tail}"
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """One message cut to `limit` characters; only ever applied to text already masked."""
+    return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more]"
 
 
 def _field(lines: list, mask: Masker) -> str:

@@ -179,3 +179,22 @@ def test_masking_stays_linear_with_many_secrets():
     masked = m(text)
     assert time.monotonic() - start < 3
     assert masked.count(MASK) == 100 and keys[7].splitlines()[3] not in masked
+
+
+def test_long_error_is_cut_only_after_masking():
+    """An API answer that is not a Status (a proxy page echoing the request) is no longer cut
+    to 200 characters in cluster.py; execute masks the message, then shortens it.
+    Checked red: cutting to 200 before masking (the old order) leaked the canary's prefix."""
+    from heat_k8s_hook.deployment import parse_deployment
+    from heat_k8s_hook.errors import ApplyRejected
+    from heat_k8s_hook.pipeline import Context, execute
+    from heat_k8s_hook.report import MAX_MESSAGE
+
+    def connect(_options, *_rest):
+        raise ApplyRejected("HTTP 502 " + "x" * 180 + LONG + "y" * 5000)
+
+    dep = parse_deployment({"config": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+                            "inputs": [{"name": "deploy_password", "value": LONG}]})
+    ctx = Context(connect=connect, progress=lambda _line: None)
+    err = execute(dep, ctx).as_dict(ctx.mask)["deploy_stderr"]
+    assert LONG[:20] not in err and MASK in err and len(err) < MAX_MESSAGE + 100
