@@ -211,11 +211,13 @@ def _object() -> st.SearchStrategy:
         "apiVersion": st.one_of(st.sampled_from(["v1", "apps/v1", "x.example.com/v1"]), _texts()),
         "kind": st.one_of(st.sampled_from(
             ["ConfigMap", "Secret", "ServiceAccount", "Namespace", "Service", "Deployment",
-             "List", "ConfigMapList"]), _texts()),
+             "List", "ConfigMapList", "CustomResourceDefinition"]), _texts()),
         "metadata": st.one_of(meta, values),
     }, optional={"data": st.one_of(st.dictionaries(_texts(), _texts(), max_size=3),
                                    st.just({"k": {"get_input": "secret"}}), values),
-                 "items": st.lists(st.deferred(_object), max_size=2)})
+                 "items": st.lists(st.deferred(_object), max_size=2),
+                 "spec": st.one_of(values, st.fixed_dictionaries({}, optional={
+                     "group": values, "names": values, "versions": values, "scope": values}))})
 
 
 def _bomb(width: int, levels: int) -> str:
@@ -296,10 +298,14 @@ def _plausible_object() -> st.SearchStrategy:
                                            "namespace": st.sampled_from(["default", "Bad_NS"])})
     return st.fixed_dictionaries({
         "apiVersion": st.just("v1"),
-        "kind": st.sampled_from(["ConfigMap", "Secret", "ServiceAccount", "Namespace", "Service"]),
+        "kind": st.sampled_from(["ConfigMap", "Secret", "ServiceAccount", "Namespace", "Service",
+                                 "CustomResourceDefinition", "CustomResourceDefinition"]),
         "metadata": meta}, optional={
-        "data": st.one_of(st.dictionaries(st.sampled_from(["k", "when", "n"]), _texts(),
-                                          max_size=3), st.just({"k": {"get_input": "secret"}})),
+        "spec": st.sampled_from([5, "x", [1], {"names": [1]}, {"group": ["a"], "names": {"kind": "W"}},
+                                 {"versions": 3}, {"group": "example.com", "names": {"kind": "W"},
+                                                   "versions": [{"name": ["v1"]}]}]),
+        "data": st.one_of(st.dictionaries(st.sampled_from(["k", "when", "n"]), _texts().filter(
+            lambda t: "\ud800" not in t), max_size=3), st.just({"k": {"get_input": "secret"}})),
         "stringData": st.just({"pw": {"get_input": "secret"}})})
 
 
@@ -312,11 +318,12 @@ def _plausible() -> st.SearchStrategy:
     options = st.fixed_dictionaries({"timeout": st.just(5)}, optional={
         "outputs": st.sampled_from([{"o": "ConfigMap/web:{.data.k}"}, {"o": "Secret/web:{..data}"},
                                     {"o": "ConfigMap/absent:{.data}"}]),
-        "namespace": st.sampled_from(["default", "other", "BAD"]),
+        "namespace": st.sampled_from(["default", "other", "default", "BAD"]),
         "secret_inputs": st.sampled_from([["secret"], ["nope"], []]),
         "allow_empty": st.booleans(), "prune": st.booleans()})
     action = st.sampled_from(["CREATE", "UPDATE", "DELETE", "SUSPEND"])
-    secret = st.sampled_from([CANARY, f"{CANARY}\n{CANARY}", "\udfff" + CANARY, CANARY + "\\"])
+    secret = st.sampled_from([CANARY, f"{CANARY}\n{CANARY}", CANARY, "\udfff" + CANARY,
+                              CANARY + "\\", CANARY])
     return st.builds(lambda c, o, a, p: {"config": c, "options": o, "inputs": [
         {"name": "secret", "value": CANARY}, {"name": "deploy_password", "value": p},
         {"name": "deploy_action", "value": a}, {"name": "deploy_stack_id", "value": "s/1"},

@@ -7,7 +7,8 @@ longer dropping a null `labels:` it found code 70 (TypeError in plan.with_member
 deployment.py no longer checking that an input's `type` is a string it found code 70
 (AttributeError: 'int' object has no attribute 'strip'); with pipeline.py checking outputs only
 after applying it found "code 2 after 5 cluster write(s)"; with strictjson.py accepting a
-`\udfff` escape it found code 70 (UnicodeEncodeError masking a lone-surrogate password).
+`\udfff` escape it found code 70 (UnicodeEncodeError masking a lone-surrogate password);
+with apply.py's `_crd_kinds` as before it found code 70 (`spec: 5` in a CRD: AttributeError).
 """
 import json
 import os
