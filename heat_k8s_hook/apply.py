@@ -52,10 +52,14 @@ def _crd_kinds(manifests: Iterable[Manifest]) -> dict:
     for m in manifests:
         if m.kind != CRD_KIND:
             continue
-        spec = m.obj.get("spec") or {}
-        names = spec.get("names") or {}
-        versions = {v.get("name") for v in spec.get("versions") or [] if isinstance(v, Mapping)}
-        kinds[(spec.get("group"), names.get("kind"))] = {
+        spec = m.obj.get("spec")
+        spec = spec if isinstance(spec, Mapping) else {}
+        names = spec.get("names") if isinstance(spec.get("names"), Mapping) else {}
+        listed = spec.get("versions") if isinstance(spec.get("versions"), list) else []
+        versions = {v["name"] for v in listed if isinstance(v, Mapping) and isinstance(v.get("name"), str)}
+        if not isinstance(spec.get("group"), str) or not isinstance(names.get("kind"), str):
+            continue  # not a usable CRD: the API server's dry-run says why
+        kinds[(spec["group"], names["kind"])] = {
             "versions": versions, "namespaced": spec.get("scope", "Namespaced") == "Namespaced",
             "plural": names.get("plural")}
     return kinds

@@ -10,6 +10,7 @@
     replay FILE            re-run a deployed deployment exactly as 55-heat-config does
     readiness FILE         offline verdicts for a dump of objects
     hook                   the heat-config hook itself (stdin -> stdout)
+    settings [--defaults]  the operator settings in effect (hook.yaml)
 
 DEPLOYMENT is a deployment JSON as the hook reads it (`-` for stdin), e.g. a file from
 /var/lib/heat-config/deployed/. TARGET is such a file, or a deployment's identity
@@ -22,6 +23,7 @@ import sys
 from typing import Optional
 
 from heat_k8s_hook.errors import EXIT_CODES, HookError
+from heat_k8s_hook.report import Masker
 
 STATUS_CODES = "status: 0 every member ready, 1 not yet (or missing), 6 one failed"
 
@@ -91,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("hook", help="run as the heat-config hook (stdin -> stdout)",
                    description="run as the heat-config hook: deployment JSON on stdin, one "
                    "result JSON on stdout")
+    s = _add(sub, "settings", "print the operator settings in effect (checked)", cluster=False)
+    s.add_argument("--defaults", action="store_true", help="print the defaults instead")
+    s.add_argument("--prefix", help="with --defaults: prefix for the default paths (a --root)")
     return p
 
 
@@ -100,16 +105,18 @@ def main(argv: Optional[list] = None) -> int:
         from heat_k8s_hook.readiness.offline import main as offline
         return offline(argv[1:], prog="heat-k8s-hook readiness")
     args = parser().parse_args(argv)
+    args.mask = Masker()   # every line printed goes through it, as the hook's result does
     from heat_k8s_hook import cli_commands as c
     handlers = {
         "render": c.cmd_render, "plan": c.cmd_plan, "diff": c.cmd_diff, "status": c.cmd_status,
         "apply": lambda a: c.cmd_run(a, None), "delete": lambda a: c.cmd_run(a, "DELETE"),
         "list": c.cmd_list, "replay": c.cmd_replay, "hook": lambda a: _hook(),
+        "settings": c.cmd_settings,
     }
     try:
         return handlers[args.command](args)
     except HookError as exc:
-        print(f"heat-k8s-hook: {exc.in_phase()}", file=sys.stderr)
+        print(args.mask(f"heat-k8s-hook: {exc.in_phase()}"), file=sys.stderr)
         return exc.code
     except OSError as exc:
         print(f"heat-k8s-hook: {exc.strerror}: {exc.filename}", file=sys.stderr)

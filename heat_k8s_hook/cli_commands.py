@@ -27,29 +27,59 @@ class Planning(NamedTuple):
     plan: list
 
 
-def _print_json(data) -> None:
-    print(json.dumps(data, indent=2, default=str))
+def out(args, text: str, stream=None) -> None:
+    """Every line the CLI prints goes through the masker, as the hook's result does."""
+    print(args.mask(text), file=stream or sys.stdout, flush=True)
+
+
+def _print_json(args, data) -> None:
+    out(args, json.dumps(args.mask.value(data), indent=2, default=str))
 
 
 def load(path: str, action: Optional[str] = None, args=None):
-    """The deployment JSON at `path` (`-`: stdin), with the CLI's overrides applied."""
+    """The deployment at `path` (`-`: stdin) within the operator's settings, with the CLI's
+    overrides (--kubeconfig is the operator's own); its secrets taught to `args.mask` first."""
     from heat_k8s_hook.deployment import load_deployment
-    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-    dep = load_deployment(text)
-    overrides = {k: getattr(args, k, None) for k in ("kubeconfig", "context", "timeout")}
+    from heat_k8s_hook.settings import check_options, load_settings
+    settings = load_settings()
+    limit = settings.limits.max_stdin_bytes + 1  # bytes, decoded strictly by load_deployment
+    if path == "-":
+        data = sys.stdin.buffer.read(limit)
+    else:
+        with open(path, "rb") as f:
+            data = f.read(limit)
+    dep = load_deployment(data, settings.limits)
+    _learn_secrets(dep, args.mask, settings.limits)
+    dep = dataclasses.replace(dep, options=check_options(dep.options, settings,
+                                                         getattr(args, "kubeconfig", None)))
+    overrides = {k: getattr(args, k, None) for k in ("context", "timeout")}
     overrides = {k: v for k, v in overrides.items() if v}
     if overrides:
         dep = dataclasses.replace(dep, options=dataclasses.replace(dep.options, **overrides))
     if action:
         dep = dataclasses.replace(dep, action=action)
+    args.settings = settings
     return dep
 
 
+def _learn_secrets(dep, mask, limits) -> None:
+    from heat_k8s_hook.render import render
+    from heat_k8s_hook.report import secret_values
+    mask.add(dep.secret_values())
+    try:
+        for m in render(dep.config, dep.inputs, limits):
+            mask.add(secret_values(m.obj))
+    except HookError:
+        pass  # the command itself reports why the config does not render
+
+
 def _context(args, view=None, quiet: bool = False):
+    import functools
+
     from heat_k8s_hook.pipeline import Context, connect_default
-    progress = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr,
-                                                                      flush=True))
-    return Context(connect=connect_default, progress=progress, emit=view)
+    progress = (lambda line: None) if quiet else (lambda line: out(args, line, sys.stderr))
+    return Context(connect=functools.partial(connect_default, settings=args.settings),
+                   progress=progress, emit=view, mask=args.mask, settings=args.settings)
 
 
 # -- render, plan, diff ---------------------------------------------------------------------
@@ -70,11 +100,11 @@ def cmd_render(args) -> int:
 
     from heat_k8s_hook.pipeline import rendered
     dep = load(args.deployment, "CREATE", args)
-    docs = [masked(dict(m.obj)) for m in rendered(dep, _context(args))]
+    docs = [args.mask.value(masked(dict(m.obj))) for m in rendered(dep, _context(args))]
     if args.output == "json":
-        _print_json(docs)
+        _print_json(args, docs)
     else:
-        sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+        sys.stdout.write(args.mask(yaml.safe_dump_all(docs, sort_keys=False)))
     return 0
 
 
@@ -96,12 +126,12 @@ def cmd_plan(args) -> int:
     with planned(args, args.action) as p:
         dep, plan = p.dep, p.plan
     if args.output == "json":
-        _print_json({"deployment": dep.identity, "action": dep.action,
-                     "steps": [steps.as_dict(s) for s in plan]})
+        _print_json(args, {"deployment": dep.identity, "action": dep.action,
+                           "steps": [steps.as_dict(s) for s in plan]})
     else:
-        print(f"plan of {dep.action} {dep.identity}:")
+        out(args, f"plan of {dep.action} {dep.identity}:")
         for index, step in enumerate(plan, 1):
-            print(f"{index:3}. {steps.describe(step)}")
+            out(args, f"{index:3}. {steps.describe(step)}")
     return 0
 
 
@@ -150,14 +180,14 @@ def cmd_diff(args) -> int:
     if not dep.options.prune:
         prune = []
     if args.output == "json":
-        _print_json({"deployment": dep.identity, "objects": rows, "prune": prune})
+        _print_json(args, {"deployment": dep.identity, "objects": rows, "prune": prune})
         return 0
     for row in rows:
-        print(f"{row['object']}: {row['change']}")
+        out(args, f"{row['object']}: {row['change']}")
         if row["diff"]:
-            sys.stdout.write(row["diff"])
+            sys.stdout.write(args.mask(row["diff"]))
     for ref in prune:
-        print(f"{ref}: prune (no longer in the config)")
+        out(args, f"{ref}: prune (no longer in the config)")
     return 0
 
 
@@ -176,17 +206,17 @@ def cmd_run(args, action: Optional[str]) -> int:
             ctx.emit = view
             result = execute(dep, ctx)
         if result.status_code:
-            print(result.stderr[-1], file=sys.stderr)
+            out(args, result.stderr[-1], sys.stderr)
     else:
         ctx = _context(args)
         result = execute(dep, ctx)
     if args.output == "json":
-        _print_json(result.as_dict(ctx.mask))
+        out(args, json.dumps(result.as_dict(args.mask), indent=2))
     else:
         for line in result.stdout:
-            print(ctx.mask(line))
+            out(args, line)
         for key, value in result.outputs.items():
-            print(f"output {key} = {ctx.mask(json.dumps(value))}")
+            out(args, f"output {key} = {json.dumps(args.mask.value(value))}")
     return result.status_code
 
 
@@ -207,6 +237,10 @@ def cmd_replay(args) -> int:
         path = os.path.join(DEPLOYED_DIR, path + ".json")
     with open(path, encoding="utf-8") as handle:
         c = json.load(handle)
+    try:  # its secrets, so that nothing printed here shows them
+        load(path, None, args)
+    except HookError:
+        pass
     if args.action:
         for item in c.get("inputs") or []:
             if item.get("name") == "deploy_action":
@@ -218,19 +252,22 @@ def cmd_replay(args) -> int:
     except ValueError:
         raise HookError(f"the hook answered no JSON (exit {proc.returncode})") from None
     if args.output == "json":
-        _print_json(result)
+        _print_json(args, result)
     else:
-        sys.stdout.write(result.get("deploy_stdout", ""))
-        print(f"deploy_status_code {result.get('deploy_status_code')}")
+        sys.stdout.write(args.mask(str(result.get("deploy_stdout", ""))))
+        out(args, f"deploy_status_code {result.get('deploy_status_code')}")
     return int(result.get("deploy_status_code") or 0)
 
 
 # -- status, list -------------------------------------------------------------------------------
 
 def _connect_for(args):
+    """The operator's own credentials (--kubeconfig, $KUBECONFIG, the settings' default)."""
     from heat_k8s_hook.deployment import Options
     from heat_k8s_hook.pipeline import connect_default
-    return connect_default(Options(kubeconfig=args.kubeconfig, context=args.context))
+    from heat_k8s_hook.settings import load_settings
+    return connect_default(Options(kubeconfig=args.kubeconfig, context=args.context),
+                           load_settings())
 
 
 def _target(args):
@@ -240,7 +277,7 @@ def _target(args):
     from heat_k8s_hook.pipeline import connect_default
     if args.target == "-" or os.path.isfile(args.target):
         dep = load(args.target, None, args)
-        cluster = connect_default(dep.options)
+        cluster = connect_default(dep.options, args.settings)
         parent = InventoryClient(cluster, "heat-k8s-hook").get(inventory.parent_name(dep.slug))
         return cluster, dep.identity, parent, dep.options.wait_rules, \
             dep.options.unschedulable_grace
@@ -265,9 +302,9 @@ def cmd_status(args) -> int:
     cluster, identity, parent, wait_rules, grace = _target(args)
     if parent is None:
         if args.output == "json":
-            _print_json({"deployment": identity, "members": []})
+            _print_json(args, {"deployment": identity, "members": []})
         else:
-            print(f"deployment {identity}: no objects (never applied, or deleted)")
+            out(args, f"deployment {identity}: no objects (never applied, or deleted)")
         return 0
     if args.watch:
         from heat_k8s_hook.cli_status import watch
@@ -275,10 +312,10 @@ def cmd_status(args) -> int:
                      _status_code)
     rows = _status_rows(cluster, parent, wait_rules, grace)
     if args.output == "json":
-        _print_json({"deployment": identity, "members": [r.as_dict() for r in rows]})
+        _print_json(args, {"deployment": identity, "members": [r.as_dict() for r in rows]})
     else:
         for row in rows:
-            print(row.line())
+            out(args, row.line())
     return _status_code(rows)
 
 
@@ -286,21 +323,42 @@ def cmd_list(args) -> int:
     from heat_k8s_hook.inventory_client import InventoryClient
     from heat_k8s_hook.observe import identity_of, summary
     cluster = _connect_for(args)
-    out = []
+    found = []
     for parent in InventoryClient(cluster, "heat-k8s-hook").all():
         identity = identity_of(parent)
         members = inventory.members_of(parent)
         rows = _status_rows(cluster, parent, {}, 15.0)
         stack, _, resource = identity.rpartition("/")
-        out.append({"identity": identity, "stack": stack.split("/")[0], "stack_id": stack,
+        found.append({"identity": identity, "stack": stack.split("/")[0], "stack_id": stack,
                     "resource": resource, "inventory": parent["metadata"]["name"],
                     "objects": len(members), "readiness": summary(rows)})
     if args.output == "json":
-        _print_json(out)
+        _print_json(args, found)
         return 0
-    width = max([len(d["stack_id"]) for d in out] + [5])
-    print(f"{'STACK':{width}}  {'RESOURCE':16} {'OBJECTS':>7}  READINESS")
-    for d in out:
-        print(f"{d['stack_id']:{width}}  {d['resource']:16} {d['objects']:>7}  {d['readiness']}")
+    width = max([len(d["stack_id"]) for d in found] + [5])
+    out(args, f"{'STACK':{width}}  {'RESOURCE':16} {'OBJECTS':>7}  READINESS")
+    for d in found:
+        out(args, f"{d['stack_id']:{width}}  {d['resource']:16} {d['objects']:>7}  "
+                  f"{d['readiness']}")
+    return 0
+
+
+def cmd_settings(args) -> int:
+    """Print the operator settings in effect (checked), or the defaults to write a new file."""
+    import yaml
+
+    from heat_k8s_hook import settings as st
+    if args.defaults:
+        prefix = (args.prefix or "").rstrip("/")
+        current = st.Settings(kubeconfig_dirs=tuple(prefix + d for d in st.DEFAULT_KUBECONFIG_DIRS),
+                              default_kubeconfig=prefix + st.DEFAULT_KUBECONFIG)
+    else:
+        current = st.load_settings()
+    if args.output == "json":
+        _print_json(args, current.as_dict())
+        return 0
+    sys.stdout.write(f"# heat-k8s-hook operator settings ({st.DEFAULT_PATH}, or "
+                     f"${st.ENV_VAR}); README: Operator settings\n")
+    sys.stdout.write(yaml.safe_dump(current.as_dict(), sort_keys=False))
     return 0
 

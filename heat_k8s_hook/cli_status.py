@@ -17,7 +17,7 @@ def watch(args, identity: str, rows_of: Callable[[], list],
     try:
         if tty:
             from heat_k8s_hook.cli_view import LiveView
-            with LiveView(f"status {identity}", sys.stdout) as view:
+            with LiveView(f"status {identity}", sys.stdout, mask=args.mask) as view:
                 view.step = f"judged every {args.interval:g}s; Ctrl-C to stop"
                 rows = _follow(args, rows_of, end, lambda rs: _show(view, rs))
         else:
@@ -50,7 +50,8 @@ def _lines(args, rows, seen: dict, start: float) -> None:
             continue
         seen[key] = (row.status, row.message)
         if args.output == "json":
-            print(json.dumps(dict(row.as_dict(), elapsed=round(time.monotonic() - start, 2))),
+            print(args.mask(json.dumps(dict(row.as_dict(),
+                                            elapsed=round(time.monotonic() - start, 2)))),
                   flush=True)
         else:
-            print(f"[{time.monotonic() - start:6.2f}s] {row.line()}", flush=True)
+            print(args.mask(f"[{time.monotonic() - start:6.2f}s] {row.line()}"), flush=True)

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import quote, urlencode
 
-from heat_k8s_hook.errors import ApplyRejected, ClusterUnreachable, CredentialsRejected, InvalidInput
+from heat_k8s_hook.errors import (
+    ApplyRejected,
+    ClusterUnreachable,
+    CredentialsRejected,
+    InvalidInput,
+    Misconfigured,
+)
+from heat_k8s_hook.settings import DEFAULT_KUBECONFIG
 
-DEFAULT_KUBECONFIG = "/etc/heat-k8s-hook/kubeconfig"
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -57,8 +64,7 @@ class KubeconfigCredentials(Credentials):
 
     def configuration(self) -> Any:
         from kubernetes import client, config
-        if not os.path.exists(self.path):
-            raise CredentialsRejected(f"kubeconfig {self.path} does not exist")
+        check_private(self.path)
         cfg = client.Configuration()
         try:
             config.load_kube_config(config_file=self.path, context=self.context,
@@ -84,21 +90,38 @@ class InClusterCredentials(Credentials):
         return cfg
 
 
+def check_private(path: str) -> None:
+    """A kubeconfig holds the controller's cluster credentials: only its owner may read it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CredentialsRejected(f"kubeconfig {path} does not exist") from None
+    except OSError as exc:
+        raise CredentialsRejected(f"kubeconfig {path} cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CredentialsRejected(f"kubeconfig {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise Misconfigured(f"kubeconfig {path} is open to group or others (mode "
+                            f"{stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+
+
 def resolve_credentials(kubeconfig: str | None, context: str | None,
-                        environ: Mapping[str, str] = os.environ) -> Credentials:
-    """Option `kubeconfig`, then $KUBECONFIG, then /etc/heat-k8s-hook/kubeconfig, then in-cluster."""
+                        environ: Mapping[str, str] = os.environ,
+                        default_kubeconfig: str = DEFAULT_KUBECONFIG) -> Credentials:
+    """Option `kubeconfig`, then $KUBECONFIG, then the operator's default_kubeconfig (settings),
+    then in-cluster."""
     if kubeconfig:
         return KubeconfigCredentials(kubeconfig, context)
     env = environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     if env:
         return KubeconfigCredentials(env, context)
-    if os.path.exists(DEFAULT_KUBECONFIG):
-        return KubeconfigCredentials(DEFAULT_KUBECONFIG, context)
+    if os.path.exists(default_kubeconfig):
+        return KubeconfigCredentials(default_kubeconfig, context)
     if environ.get("KUBERNETES_SERVICE_HOST"):
         return InClusterCredentials()
     raise CredentialsRejected(
-        f"no cluster credentials: set option kubeconfig, $KUBECONFIG, or put a kubeconfig at "
-        f"{DEFAULT_KUBECONFIG}")
+        f"no cluster credentials: set $KUBECONFIG or default_kubeconfig (operator settings), "
+        f"or put a kubeconfig at {default_kubeconfig}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -228,7 +251,8 @@ class Cluster:
             raise error(status, payload.get("reason", ""), payload.get("message", ""),
                            payload.get("details"))
         text = (data or b"").decode("utf-8", "replace").strip().splitlines()
-        raise error(status, "", f"{method} {path}: HTTP {status} {text[0][:200] if text else ''}")
+        # Not cut here: the message is cut only after masking (a cut secret escapes the masker).
+        raise error(status, "", f"{method} {path}: HTTP {status} {text[0] if text else ''}")
 
     def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0) -> Any:
         return self.request("GET", path, query, timeout=timeout)

@@ -8,11 +8,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.limits import LimitExceeded, Limits, depth_exceeds
+from heat_k8s_hook.strictjson import is_plain, read_text, strict_json
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
 ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
@@ -44,9 +47,11 @@ class Options:
     force_conflicts: bool = False
     wait: bool = True
     prune: bool = True
+    allow_empty: bool = False
     outputs: Mapping[str, OutputRef] = field(default_factory=dict)
     wait_rules: Mapping[str, str] = field(default_factory=dict)
     unschedulable_grace: float = 15.0
+    secret_inputs: tuple = ()          # input names masked like deploy_password
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,8 @@ class Deployment:
 
     def secret_values(self) -> list:
         """Input values that must never be printed."""
-        return [str(v) for k, v in self.inputs.items() if k in SECRET_INPUTS and v]
+        names = SECRET_INPUTS | set(self.options.secret_inputs)
+        return [v for k, v in self.inputs.items() if k in names and v not in (None, "")]
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -99,7 +105,19 @@ def _positive(name: str, value: Any) -> float:
         raise InvalidInput(f"option {name}: expected a number of seconds") from None
     if not number > 0:
         raise InvalidInput(f"option {name}: must be greater than 0")
+    if not math.isfinite(number):
+        raise InvalidInput(f"option {name}: must be a finite number")
     return number
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+
+
+def _namespace(name: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+        raise InvalidInput(f"option {name}: expected a namespace name (a DNS-1123 label)")
+    return value
 
 
 def _text(name: str, value: Any) -> str:
@@ -109,7 +127,7 @@ def _text(name: str, value: Any) -> str:
 
 
 def parse_output_ref(name: str, value: Any) -> OutputRef:
-    match = _OUTPUT_REF.match(value) if isinstance(value, str) else None
+    match = _OUTPUT_REF.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise InvalidInput(
             f"option outputs.{name}: expected \"Kind/name:{{.json.path}}\" "
@@ -130,8 +148,14 @@ def _wait_rules(value: Any) -> dict:
     return dict(value)
 
 
+def _names(value: Any) -> tuple:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput("option secret_inputs: expected a list of input names")
+    return tuple(value)
+
+
 _OPTION_PARSERS = {
-    "namespace": _text,
+    "namespace": _namespace,
     "kubeconfig": _text,
     "context": _text,
     "timeout": _positive,
@@ -139,9 +163,11 @@ _OPTION_PARSERS = {
     "force_conflicts": _bool,
     "wait": _bool,
     "prune": _bool,
+    "allow_empty": _bool,
     "outputs": lambda _n, v: _outputs(v),
     "wait_rules": lambda _n, v: _wait_rules(v),
     "unschedulable_grace": _positive,
+    "secret_inputs": lambda _n, v: _names(v),
 }
 KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
 
@@ -152,14 +178,15 @@ def parse_options(raw: Any) -> Options:
         return Options()
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = strict_json(raw)
         except ValueError:
             raise InvalidInput("options: expected a map, got text that is not JSON") from None
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"options: expected a map, got {type(raw).__name__}")
     unknown = sorted(set(raw) - set(_OPTION_PARSERS))
     if unknown:
-        raise InvalidInput(f"unknown option(s) {', '.join(map(str, unknown))}; "
+        said = [k if _NAME.fullmatch(k) else "(a key that is not a name)" for k in unknown]
+        raise InvalidInput(f"unknown option(s) {', '.join(said)}; "
                            f"known options: {', '.join(KNOWN_OPTIONS)}")
     values = {k: _OPTION_PARSERS[k](k, v) for k, v in raw.items() if v is not None}
     return Options(**values)
@@ -168,13 +195,16 @@ def parse_options(raw: Any) -> Options:
 def _literal(text: str) -> Any:
     """Decode JSON, or Python-literal text that heat-config made of a list/map (never eval)."""
     try:
-        return json.loads(text)
+        return strict_json(text)
     except ValueError:
         pass
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise ValueError("not JSON") from None
+    if not is_plain(value):
+        raise ValueError("not JSON")
+    return value
 
 
 def decode_input(name: str, kind: str, value: Any) -> Any:
@@ -196,6 +226,8 @@ def decode_input(name: str, kind: str, value: Any) -> Any:
             number = float(str(value))
         except ValueError:
             raise InvalidInput(f"input {name}: type Number but its value is not a number") from None
+        if not math.isfinite(number):
+            raise InvalidInput(f"input {name}: type Number but its value is not finite")
         return int(number) if number.is_integer() and "." not in str(value) else number
     if kind == "Boolean":
         try:
@@ -218,11 +250,19 @@ def decode_input(name: str, kind: str, value: Any) -> Any:
     if isinstance(value, str) and value[:1] in "[{" and "'" in value:
         try:
             decoded = ast.literal_eval(value)
-            if isinstance(decoded, (list, dict)):
+            if isinstance(decoded, (list, dict)) and is_plain(decoded):
                 return decoded
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             pass
     return value
+
+
+def _field(raw: Mapping, key: str) -> str:
+    """A text field of the deployment (Heat sends strings; numbers are taken as text)."""
+    value = raw.get(key)
+    if value is None or isinstance(value, (str, int)) and not isinstance(value, bool):
+        return "" if value is None else str(value)
+    raise InvalidInput(f"deployment: {key} must be a string")
 
 
 def parse_deployment(raw: Any) -> Deployment:
@@ -238,18 +278,24 @@ def parse_deployment(raw: Any) -> Deployment:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise InvalidInput(f"deployment: input {i + 1} has no name")
         name = item["name"]
+        label = name if _NAME.fullmatch(name) else str(i + 1)
         types[name] = item.get("type") or "String"
-        inputs[name] = decode_input(name, types[name], item.get("value"))
+        if not isinstance(types[name], str):
+            raise InvalidInput(f"deployment: input {label}: type must be a string")
+        inputs[name] = decode_input(label, types[name], item.get("value"))
     outputs_raw = raw.get("outputs") or []
+    if not isinstance(outputs_raw, list):
+        raise InvalidInput("deployment: outputs must be a list")
     declared = tuple(o["name"] for o in outputs_raw
                      if isinstance(o, Mapping) and isinstance(o.get("name"), str))
-    action = str(inputs.get("deploy_action") or "CREATE").upper()
+    action = inputs.get("deploy_action") or "CREATE"
+    action = action.upper() if isinstance(action, str) else ""
     if action not in ACTIONS:
-        raise InvalidInput(f"deploy_action {action!r} is not one of {', '.join(sorted(ACTIONS))}")
+        raise InvalidInput(f"input deploy_action is not one of {', '.join(sorted(ACTIONS))}")
     return Deployment(
-        id=str(raw.get("id") or ""),
-        name=str(raw.get("name") or ""),
-        group=str(raw.get("group") or "kubectl"),
+        id=_field(raw, "id"),
+        name=_field(raw, "name"),
+        group=_field(raw, "group") or "kubectl",
         action=action,
         config=raw.get("config"),
         options=parse_options(raw.get("options")),
@@ -261,9 +307,16 @@ def parse_deployment(raw: Any) -> Deployment:
     )
 
 
-def load_deployment(text: str) -> Deployment:
+def load_deployment(data: bytes | str, limits: Limits = Limits()) -> Deployment:
+    """The deployment JSON from stdin, refused whole when it is too big, deep or not JSON."""
+    text = read_text(data, "stdin", limits)
     try:
-        raw = json.loads(text)
-    except ValueError as exc:
+        raw = strict_json(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"stdin is not a JSON deployment: invalid JSON at line {exc.lineno}, "
+                           f"column {exc.colno}") from None
+    except ValueError as exc:  # our own checks: fixed texts, never input
         raise InvalidInput(f"stdin is not a JSON deployment: {exc}") from None
+    if depth_exceeds(raw, limits.max_depth):
+        raise LimitExceeded("stdin: nesting depth", "max_depth", limits)
     return parse_deployment(raw)

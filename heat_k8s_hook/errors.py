@@ -66,6 +66,12 @@ class Busy(HookError):
     code = 8
 
 
+class Misconfigured(HookError):
+    """The controller's operator set it up wrongly: settings file, kubeconfig permissions."""
+
+    code = 9
+
+
 EXIT_CODES = {
     0: "success",
     InvalidInput.code: "invalid deployment (JSON, YAML, option, input, unknown kind)",
@@ -75,5 +81,6 @@ EXIT_CODES = {
     NotReady.code: "an object failed to become ready",
     TimedOut.code: "timed out waiting for objects",
     Busy.code: "deployment locked by another controller",
+    Misconfigured.code: "controller misconfigured by its operator (settings file, kubeconfig)",
     HookError.code: "internal error (a bug: please report it)",
 }

@@ -6,6 +6,8 @@ timeout result if the run is still going shortly after the deployment's deadline
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import sys
@@ -14,8 +16,10 @@ import time
 from typing import Optional, TextIO
 
 from heat_k8s_hook.errors import HookError, InvalidInput, TimedOut
+from heat_k8s_hook.limits import Limits
+from heat_k8s_hook.report import Masker, Result, error_result
 
-WATCHDOG_GRACE = 5.0   # seconds past the deadline before the watchdog answers for the run
+WATCHDOG_GRACE = 3.0   # seconds past the deadline before the watchdog answers (within timeout + 5 s)
 
 
 class Answer:
@@ -36,29 +40,37 @@ class Answer:
             return True
 
 
-def _error_result(code: int, message: str, stderr: list = ()) -> dict:
-    lines = list(stderr) + [f"ERROR: {message}"]
-    return {"deploy_stdout": "", "deploy_stderr": "\n".join(lines) + "\n",
-            "deploy_status_code": code}
-
-
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def read_stdin(stdin, max_bytes: int) -> bytes:
+    """stdin as bytes (decoded strictly later), at most max_bytes + 1: a flood is not read."""
+    source = getattr(stdin, "buffer", None)
+    if source is None:  # a text stream (tests): its text as the bytes it stands for
+        return stdin.read(max_bytes + 1).encode("utf-8", "surrogatepass")
+    return source.read(max_bytes + 1)
 
 
 def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
     from heat_k8s_hook.deadline import Deadline
     from heat_k8s_hook.deployment import load_deployment
     from heat_k8s_hook.pipeline import Context, connect_default, execute
+    from heat_k8s_hook.settings import check_options, load_settings
 
     try:
-        dep = load_deployment(stdin.read())
+        settings = load_settings()  # the operator's limits, before anything of the template
+        limits = settings.limits or Limits()
+        dep = load_deployment(read_stdin(stdin, limits.max_stdin_bytes), limits)
+        dep = dataclasses.replace(dep, options=check_options(dep.options, settings))
     except HookError as exc:
-        answer.send(_error_result(exc.code, exc.message))
+        answer.send(error_result(exc.code, exc.message))
         return
+    mask = Masker()
     deadline = Deadline(started + dep.options.timeout, dep.options.timeout)
-    ctx = Context(connect=connect_default, progress=_progress, started=started,
-                  deadline=deadline)
+    ctx = Context(connect=functools.partial(connect_default, settings=settings),
+                  progress=lambda line: _progress(mask(line)), started=started, mask=mask,
+                  settings=settings, deadline=deadline)
     partial: dict = {"stderr": []}
 
     def watchdog() -> None:
@@ -70,24 +82,23 @@ def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
                 break
             time.sleep(min(left, 1.0))
         deadline.cancel()
-        message = ctx.mask(TimedOut(
+        message = TimedOut(
             f"deadline of {dep.options.timeout:g}s passed while talking to the API server "
-            "(the watchdog answered for the stuck run)").message)
-        if answer.send(_error_result(TimedOut.code, message, partial["stderr"])):
-            _progress(f"ERROR: {message}")
+            "(the watchdog answered for the stuck run)").message
+        if answer.send(error_result(TimedOut.code, message, list(partial["stderr"]), mask)):
+            ctx.progress(f"ERROR: {message}")
             os._exit(TimedOut.code)
 
     threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
-    from heat_k8s_hook.report import Result
     result = Result()
     partial["stderr"] = result.stderr
     try:
         execute(dep, ctx, result)
     except Exception as exc:  # a bug: still answer, with the cause, secrets masked
         result.status_code = HookError.code
-        result.stderr.append(ctx.mask(f"ERROR: internal error: {type(exc).__name__}: "
-                                      f"{' '.join(str(exc).split())[:300]}"))
-    answer.send(result.as_dict(ctx.mask))
+        cause = mask(" ".join(str(exc).split()))[:300]  # masked before it is cut
+        result.stderr.append(f"ERROR: internal error: {type(exc).__name__}: {cause}")
+    answer.send(result.as_dict(mask))
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -98,12 +109,12 @@ def main(argv: Optional[list] = None) -> int:
     try:
         run_hook(sys.stdin, answer, started)
     except KeyboardInterrupt:
-        answer.send(_error_result(HookError.code, "interrupted"))
+        answer.send(error_result(HookError.code, "interrupted"))
     except InvalidInput as exc:
-        answer.send(_error_result(exc.code, exc.message))
+        answer.send(error_result(exc.code, exc.message))
     except Exception as exc:  # the guard: any bug still yields a result with its cause
-        answer.send(_error_result(HookError.code, f"internal error: {type(exc).__name__}: "
-                                  f"{' '.join(str(exc).split())[:300]}"))
+        answer.send(error_result(HookError.code, f"internal error: {type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:300]}"))
     finally:
         sys.stdout = answer.out
     return answer.sent if answer.sent is not None else HookError.code

@@ -17,7 +17,7 @@ from heat_k8s_hook.apply import Applier
 from heat_k8s_hook.cluster import Cluster, resolve_credentials
 from heat_k8s_hook.deadline import Deadline
 from heat_k8s_hook.deployment import Deployment
-from heat_k8s_hook.errors import HookError
+from heat_k8s_hook.errors import HookError, InvalidInput
 from heat_k8s_hook.events import (
     Detail,
     Emit,
@@ -32,7 +32,8 @@ from heat_k8s_hook.inventory import applyset_id, parent_name
 from heat_k8s_hook.inventory_client import InventoryClient
 from heat_k8s_hook.readiness.rules import Status
 from heat_k8s_hook.render import render
-from heat_k8s_hook.report import Masker, Result, secret_values
+from heat_k8s_hook.report import Masker, Result, secret_values, shorten
+from heat_k8s_hook.settings import Settings
 
 log = logging.getLogger("heat_k8s_hook")
 
@@ -50,15 +51,21 @@ class Context:
     mask: Masker = field(default_factory=Masker)
     emit: Optional[Emit] = None          # another renderer of the run's events (the CLI's view)
     deadline: Optional[Deadline] = None  # shared with the hook's watchdog
+    settings: Settings = field(default_factory=Settings)  # the operator's (settings.py)
 
 
-def connect_default(options):
-    return Cluster(resolve_credentials(options.kubeconfig, options.context))
+def connect_default(options, settings: Optional[Settings] = None):
+    """The cluster from the options' kubeconfig (already checked by settings.check_options),
+    $KUBECONFIG, the operator's default_kubeconfig, or in-cluster credentials."""
+    default = (settings or Settings()).default_kubeconfig
+    return Cluster(resolve_credentials(options.kubeconfig, options.context,
+                                       default_kubeconfig=default))
 
 
 def rendered(dep: Deployment, ctx: Context) -> list:
     """The manifests of a CREATE/UPDATE (none for DELETE), their Secret values masked."""
-    manifests = [] if dep.action == "DELETE" else _phase("render", render, dep.config, dep.inputs)
+    manifests = [] if dep.action == "DELETE" else \
+        _phase("render", render, dep.config, dep.inputs, ctx.settings.limits)
     for m in manifests:
         ctx.mask.add(secret_values(m.obj))
     return manifests
@@ -98,7 +105,7 @@ def open_run(dep: Deployment, ctx: Context, emit: Emit,
 def plan_for(run_ctx: runner.RunContext, manifests: list) -> tuple:
     """Gather the facts (read-only) and build the plan of steps: (facts, steps)."""
     facts = _phase("discovery", runner.gather, run_ctx, manifests)
-    return facts, steps.plan_run(facts)
+    return facts, _phase("plan", steps.plan_run, facts)
 
 
 class ResultRenderer:
@@ -143,10 +150,13 @@ def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> R
     ctx.started = start
     renderer = ResultRenderer(result, ctx, start)
     try:
+        unknown = sorted(set(dep.options.secret_inputs) - set(dep.inputs))
+        if unknown:  # a misspelt name would leave a secret unmasked
+            raise InvalidInput(f"option secret_inputs: no input named {', '.join(unknown)}")
         run_deployment(dep, ctx, fan_out(renderer, ctx.emit) if ctx.emit else renderer)
     except HookError as exc:
         result.status_code = exc.code
-        line = ctx.mask(exc.in_phase())
+        line = shorten(ctx.mask(exc.in_phase()))  # masked first, then cut
         result.stderr.append(f"ERROR: {line}")
         ctx.progress(f"ERROR: {line}")
     return result

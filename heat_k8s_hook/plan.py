@@ -134,6 +134,21 @@ def to_prune(previous: Iterable[ObjectRef], desired: Iterable[ObjectRef]) -> lis
     return delete_order(r for r in previous if r.key not in keep)
 
 
+def wipe_out(desired: Iterable[Any], previous: Iterable[ObjectRef],
+             allow_empty: bool) -> str | None:
+    """Why an apply must be refused: it renders no object while the deployment owns some.
+
+    An empty `config`, or a parameter that emptied a `str_replace`, would otherwise prune every
+    object the deployment owns. As Argo CD's `allowEmpty`, only an explicit option allows it;
+    DELETE stays the way to remove everything.
+    """
+    owned = len(list(previous))
+    if allow_empty or not owned or any(True for _ in desired):
+        return None
+    return (f"config renders no objects, and this deployment owns {owned}: nothing was changed "
+            "(set option allow_empty: true to remove them all, or delete the deployment)")
+
+
 def _matches(desired: Any, live: Any) -> bool:
     if isinstance(desired, Mapping):
         return isinstance(live, Mapping) and all(

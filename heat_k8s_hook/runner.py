@@ -67,12 +67,13 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
         items = ctx.applier.resolve(manifests, opts.namespace)
         ctx.items = {it.ref.key: it for it in items}
         ctx.live = ctx.applier.observe(items)
+        output_sources(ctx)  # a wrong output is code 2 before anything is written
         missing = frozenset(_namespaces_to_create(ctx, manifests))
         objects = tuple(steps.Planned(
             it.ref, unchanged=plan.unchanged(it.body, ctx.live.get(it.ref.key)),
             deferred=it.resource is None, wait=_wants_wait(it.body)) for it in items)
     return steps.Facts(dep.action, objects, previous, parent is not None, missing,
-                       opts.wait, opts.prune, tuple(opts.outputs))
+                       opts.wait, opts.prune, tuple(opts.outputs), opts.allow_empty)
 
 
 def _wants_wait(body: dict) -> bool:
@@ -241,9 +242,10 @@ def _wait_gone(ctx: RunContext, step: steps.WaitGone) -> None:
         ctx.emit(Progress(f"all {len(targets)} deleted object(s) gone"))
 
 
-def _read_outputs(ctx: RunContext, step: steps.ReadOutputs) -> None:
-    for out_name in step.names:
-        ref = ctx.dep.options.outputs[out_name]
+def output_sources(ctx: RunContext) -> dict:
+    """name -> (ref, item) per output; the path is tried on what is applied (Secret data?)."""
+    sources = {}
+    for out_name, ref in ctx.dep.options.outputs.items():
         kind = ref.kind.rpartition("/")[2]
         candidates = [it for it in ctx.items.values()
                       if it.ref.kind == kind and it.ref.name == ref.name
@@ -251,7 +253,15 @@ def _read_outputs(ctx: RunContext, step: steps.ReadOutputs) -> None:
         if not candidates:
             raise InvalidInput(f"output {out_name}: {ref.kind}/{ref.name} is not an object "
                                f"of this config")
-        item = candidates[0]
+        read_output(out_name, ref.jsonpath, dict(candidates[0].body, kind=kind))
+        sources[out_name] = (ref, candidates[0])
+    return sources
+
+
+def _read_outputs(ctx: RunContext, step: steps.ReadOutputs) -> None:
+    sources = output_sources(ctx)
+    for out_name in step.names:
+        ref, item = sources[out_name]
         obj = ctx.cluster.get(item.resource.path(item.ref.namespace, item.ref.name),
                               timeout=ctx.deadline.cap(30.0))
         obj.setdefault("kind", item.ref.kind)

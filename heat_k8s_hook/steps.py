@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable, Union
 
 from heat_k8s_hook import plan
+from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.plan import ObjectRef
 
 CRD_KIND = "CustomResourceDefinition"
@@ -38,6 +39,7 @@ class Facts:
     wait: bool = True
     prune: bool = True
     outputs: tuple = ()                          # names of options.outputs
+    allow_empty: bool = False                    # an UPDATE rendering nothing may prune all
 
 
 # -- the step types --------------------------------------------------------------------------
@@ -119,7 +121,14 @@ def plan_run(facts: Facts) -> list:
 
 
 def plan_apply(facts: Facts) -> list:
-    """CREATE/UPDATE: validate all, record, apply in stages, prune, record, wait, outputs."""
+    """CREATE/UPDATE: validate all, record, apply in stages, prune, record, wait, outputs.
+
+    Refused (InvalidInput) when the config renders nothing while the deployment owns objects
+    and `allow_empty` is not set: that plan would prune everything.
+    """
+    refused = plan.wipe_out(facts.objects, facts.previous, facts.allow_empty)
+    if refused:
+        raise InvalidInput(refused)
     desired = tuple(o.ref for o in facts.objects)
     stand_in = frozenset(facts.missing_namespaces)
     steps: list = []

@@ -81,3 +81,10 @@ def run_hook(dep: dict, env: dict | None = None, timeout: float = 300) -> Run:
     for secret in ("Pa55w0rd-never-printed", "TOPSECRETSIGNATURE"):
         assert secret not in text, "a secret input was printed"
     return Run(result, proc.stderr, elapsed, proc.returncode, proc.stdout)
+
+
+def write_kubeconfig(path: pathlib.Path, cfg) -> str:
+    """A kubeconfig the hook accepts: mode 0600 (one open to group or others is refused)."""
+    path.write_text(cfg if isinstance(cfg, str) else yaml.safe_dump(cfg))
+    path.chmod(0o600)
+    return str(path)

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 import yaml
-from hookrun import HOOK, deployment, run_hook
+from hookrun import HOOK, deployment, run_hook, write_kubeconfig
 
 
 def cm(ns, name="c", **data):
@@ -79,9 +79,8 @@ def test_unreachable_cluster(tmp_path, existing, kubectl, ns):
                                                   "insecure-skip-tls-verify": True}}],
            "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
            "users": [{"name": "x", "user": {"token": "abc"}}]}
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(cfg))
-    run = run_hook(deployment([cm(ns)], options={"kubeconfig": str(path)}), {})
+    path = write_kubeconfig(tmp_path / "kubeconfig", cfg)
+    run = run_hook(deployment([cm(ns)]), {"KUBECONFIG": path})
     assert run.code == 3
     assert "cannot reach the Kubernetes API server at https://127.0.0.1:1: connection refused" \
         in last_line(run)
@@ -92,15 +91,13 @@ def _kubeconfig_with(kubeconfig: str, tmp_path, token: str) -> str:
     cfg = yaml.safe_load(open(kubeconfig))
     for user in cfg["users"]:
         user["user"] = {"token": token}
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(cfg))
-    return str(path)
+    return write_kubeconfig(tmp_path / "kubeconfig", cfg)
 
 
 def test_rejected_credentials_never_printed(kubeconfig, tmp_path, ns):
     token = "expired-token-" + uuid.uuid4().hex
     path = _kubeconfig_with(kubeconfig, tmp_path, token)
-    run = run_hook(deployment([cm(ns)], options={"kubeconfig": path}), {})
+    run = run_hook(deployment([cm(ns)]), {"KUBECONFIG": path})
     assert run.code == 4
     assert "rejected the credentials" in last_line(run) and "401" in last_line(run)
     assert token not in run.raw + run.stderr
@@ -119,7 +116,7 @@ def test_rbac_forbidden(kubectl, kubeconfig, tmp_path, existing, ns):
     try:
         token = kubectl("create", "token", sa, "-n", ns).strip()
         path = _kubeconfig_with(kubeconfig, tmp_path, token)
-        run = run_hook(deployment([cm(ns, name="other")], options={"kubeconfig": path}), {})
+        run = run_hook(deployment([cm(ns, name="other")]), {"KUBECONFIG": path})
         assert run.code == 5, run.err
         assert "forbidden" in last_line(run) and "document 1 (ConfigMap other)" in last_line(run)
         assert token not in run.raw + run.stderr
@@ -171,11 +168,10 @@ def test_output_from_secret_data_refused(hook_env, ns):
 
 def test_crash_inside_still_answers_json(tmp_path):
     # A kubeconfig that is not YAML at all makes the client library raise; still one answer.
-    path = tmp_path / "kubeconfig"
-    path.write_text("{{{{ not yaml")
-    dep = deployment([cm("default")], options={"kubeconfig": str(path)})
+    path = write_kubeconfig(tmp_path / "kubeconfig", "{{{{ not yaml")
+    dep = deployment([cm("default")])
     proc = subprocess.run([sys.executable, str(HOOK)], input=json.dumps(dep), text=True,
-                          capture_output=True, timeout=60, env=dict(os.environ))
+                          capture_output=True, timeout=60, env=dict(os.environ, KUBECONFIG=path))
     result = json.loads(proc.stdout)
     assert result["deploy_status_code"] == 4
     assert "cannot be loaded" in result["deploy_stderr"]

@@ -61,6 +61,15 @@ def test_config_dir_and_kubeconfig_are_private(report):
     assert report["kubeconfig_mode"] == "0o600"
 
 
+def test_operator_settings_are_written_private_with_the_defaults(report):
+    import yaml
+
+    from heat_k8s_hook.settings import Settings, parse_settings
+    assert report["settings_mode"] == "0o600" and report["settings_uid"] == 0
+    written = parse_settings(yaml.safe_load(report["settings_text"] or ""))
+    assert report["settings_text"] and written == Settings()
+
+
 def test_build_host_settings_are_not_in_the_image(report):
     # ci-build-host hands the host's CA bundle, pip index and apt settings to the build only.
     assert report["build_host_leftovers"] == []

@@ -115,3 +115,65 @@ def test_bad_action_and_json():
     with pytest.raises(InvalidInput) as exc:
         load_deployment("{nope")
     assert "not a JSON deployment" in str(exc.value)
+
+
+# --- the bad-input contract: code 2, the field named, the value never -------------------------
+
+SECRET = "Zq9-canary-s3cr3t"
+
+
+@pytest.mark.parametrize("data,needle", [
+    (b'{"config": "\xff\xfe"}', "stdin: not UTF-8 text (at byte 13)"),
+    (b"\xef\xbb\xbf{}", "stdin is not a JSON deployment"),
+    (b'{"config": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "stdin is not a JSON deployment"),
+    (b'{"config": ' + b"[" * 150 + b"]" * 150 + b"}", "limit max_depth"),
+    (b'{"config": NaN}', "NaN and Infinity are not JSON"),
+    (b'{"config": 1e999}', "a number out of range"),
+    (b'{"config": ' + b"9" * 5000 + b"}", "a number out of range"),
+    (b'{"config": "", "config": "x"}', "a duplicate key"),
+    (b'{"config": "\\ud800"}', "a \\u escape that is not Unicode"),
+    (b'{"inputs": [{"name": "deploy_password", "value": "\\udfffx"}]}', "not Unicode"),
+    (('{"config": "' + SECRET + '", x}').encode(), "invalid JSON at line 1, column"),
+    (b'{"inputs": [{"name": "a", "type": ["Json"], "value": "1"}]}', "input a: type must be a string"),
+    (b'{"inputs": {"a": 1}}', "inputs must be a list"),
+    (b'{"outputs": 5}', "outputs must be a list"),
+    (b'{"id": {"x": 1}}', "deployment: id must be a string"),
+    (b'{"options": {"timeout": "inf"}}', "option timeout: must be a finite number"),
+    (b'{"options": {"timeout": "nan"}}', "option timeout: must be greater than 0"),
+    (b'{"options": {"namespace": "Not_A_Label"}}', "option namespace: expected a namespace name"),
+    (b'{"options": "{\\"a\\": ' + b"[" * 5000 + b"]" * 5000 + b'}"}', "options: expected a map"),
+    (('{"options": {"' + SECRET + '\\n": 1}}').encode(), "unknown option(s) (a key that is not a name)"),
+    (('{"inputs": [{"name": "deploy_action", "value": "' + SECRET + '"}]}').encode(),
+     "input deploy_action is not one of"),
+    (b'{"inputs": [{"name": "deploy_action", "value": ["CREATE"]}]}', "input deploy_action"),
+    ((b'{"inputs": [{"name": "n", "type": "Number", "value": "1e999"}]}'), "not finite"),
+    ((b'{"inputs": [{"name": "n", "type": "Number", "value": "nan"}]}'), "not finite"),
+    ((b'{"inputs": [{"name": "j", "type": "Json", "value": "{\'a\': {1, 2}}"}]}'),
+     "input j: type Json but its value is not JSON"),
+    (('{"inputs": [{"name": "j", "type": "Json", "value": "[' + SECRET + '"}]}').encode(),
+     "input j: type Json but its value is not JSON"),
+])
+def test_bad_deployments_are_code_2_without_values(data, needle):
+    """Checked red on ac9f771 (before issue 12): non-UTF-8 stdin, 100k-deep JSON, deep JSON
+    `options` text, a non-string input `type` and a non-list `outputs` were code 70; NaN,
+    1e999, duplicate keys, lone surrogates, non-finite Number inputs, `timeout: inf`, a
+    namespace that is no DNS label, a map as `id` and a set in a Json input were accepted; an
+    unknown option key and `deploy_action` were echoed."""
+    from heat_k8s_hook.limits import Limits
+    with pytest.raises(InvalidInput) as exc:
+        load_deployment(data, Limits())
+    assert exc.value.code == 2 and needle in str(exc.value), str(exc.value)
+    assert SECRET not in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_stdin_size_is_checked_before_parsing():
+    from heat_k8s_hook.limits import Limits
+    with pytest.raises(InvalidInput, match="limit max_stdin_bytes"):
+        load_deployment(b'{"config": "' + b"x" * 2000 + b'"}', Limits(max_stdin_bytes=1000))
+
+
+def test_python_literals_are_json_only():
+    """heat-config's str() of lists/maps decodes; sets, bytes, tuples-keys stay text (String)."""
+    assert decode_input("s", "String", "{'a': [1, 'b']}") == {"a": [1, "b"]}
+    assert decode_input("s", "String", "{'a': {1, 2}}") == "{'a': {1, 2}}"
+    assert decode_input("s", "String", "[b'x']") == "[b'x']"

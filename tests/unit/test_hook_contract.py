@@ -1,14 +1,17 @@
 """The heat-config contract on inputs that never reach a cluster: one JSON object, always."""
+from __future__ import annotations
+
 import json
+import os
 import subprocess
 import sys
 
 from tests_paths import HOOK
 
 
-def run(stdin: str):
+def run(stdin: str, env: dict | None = None):
     proc = subprocess.run([sys.executable, str(HOOK)], input=stdin, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, env=dict(os.environ, **(env or {})))
     assert proc.stdout.count("\n") == 1, proc.stdout
     return proc, json.loads(proc.stdout)
 
@@ -31,9 +34,8 @@ def test_deployment_not_an_object():
 
 
 def test_no_credentials_anywhere(tmp_path):
-    dep = {"config": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-           "options": {"kubeconfig": str(tmp_path / "absent")}}
-    _, result = run(json.dumps(dep))
+    dep = {"config": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"}
+    _, result = run(json.dumps(dep), {"KUBECONFIG": str(tmp_path / "absent")})
     assert result["deploy_status_code"] == 4
     assert "does not exist" in result["deploy_stderr"]
 

@@ -86,3 +86,12 @@ def test_secret_string_data_compares_with_encoded_data():
             "data": {"pw": "aHVudGVyMg=="}, "type": "Opaque"}
     assert plan.unchanged(body, live)
     assert not plan.unchanged(body, dict(live, data={"pw": "b3RoZXI="}))
+
+
+def test_wipe_out_refused_unless_allowed():
+    owned = [ObjectRef("", "ConfigMap", "n", "c", "v1"), ObjectRef("apps", "Deployment", "n", "d", "v1")]
+    cause = plan.wipe_out([], owned, allow_empty=False)
+    assert cause and "owns 2" in cause and "allow_empty" in cause
+    assert plan.wipe_out([], owned, allow_empty=True) is None      # said explicitly
+    assert plan.wipe_out([], [], allow_empty=False) is None        # owns nothing: nothing to lose
+    assert plan.wipe_out(owned[:1], owned, allow_empty=False) is None  # a shrink is a normal prune

@@ -1,0 +1,25 @@
+"""What the API server itself counted: non-dry-run writes from its /metrics endpoint.
+
+Tests count requests as the server saw them (`apiserver_request_total`), not as the hook says.
+"""
+from __future__ import annotations
+
+import re
+
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"})
+_SAMPLE = re.compile(r'^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$')
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def writes(kubectl, resources) -> int:
+    """Non-dry-run write requests the API server counted so far for these resources."""
+    total = 0
+    for line in kubectl("get", "--raw", "/metrics").splitlines():
+        match = _SAMPLE.match(line)
+        if not match:
+            continue
+        labels = dict(_LABEL.findall(match["labels"]))
+        if labels.get("verb") in WRITE_VERBS and not labels.get("dry_run") \
+                and labels.get("resource") in resources:
+            total += int(float(match["value"]))
+    return total
