@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Optional
 
 from heat_k8s_hook import inventory, steps
-from heat_k8s_hook.errors import HookError, InvalidInput
+from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput
 from heat_k8s_hook.report import MASK
 
 DEPLOYED_DIR = "/var/lib/heat-config/deployed"
@@ -148,7 +148,11 @@ def _diff_one(run_ctx, item, facts, ctx) -> dict:
     stand_in = inventory.NAMESPACE if item.ref.namespace in facts.missing_namespaces else None
     if stand_in:
         run_ctx.inventory.ensure_namespace()
-    answer = run_ctx.applier.dry_run_one(item, stand_in)
+    try:
+        answer = run_ctx.applier.dry_run_one(item, stand_in)
+    except ApplyRejected as exc:  # shown with the others: every problem at once
+        return {"object": str(item.ref), "change": "rejected", "diff": "",
+                "error": ctx.mask(exc.message)}
     if stand_in:
         answer["metadata"]["namespace"] = item.ref.namespace
     text = unified(str(item.ref), live, answer)
@@ -179,16 +183,18 @@ def cmd_diff(args) -> int:
     prune = [str(r) for r in plan_rules.to_prune(facts.previous, [o.ref for o in facts.objects])]
     if not dep.options.prune:
         prune = []
+    code = ApplyRejected.code if any(r["change"] == "rejected" for r in rows) else 0
     if args.output == "json":
         _print_json(args, {"deployment": dep.identity, "objects": rows, "prune": prune})
-        return 0
+        return code
     for row in rows:
-        out(args, f"{row['object']}: {row['change']}")
+        out(args, f"{row['object']} {row['change']}" + (f": {row['error']}" if "error" in row
+                                                        else ""))
         if row["diff"]:
             sys.stdout.write(args.mask(row["diff"]))
     for ref in prune:
-        out(args, f"{ref}: prune (no longer in the config)")
-    return 0
+        out(args, f"{ref} prune (no longer in the config)")
+    return code
 
 
 # -- apply, delete, replay --------------------------------------------------------------------

@@ -87,11 +87,11 @@ def test_apply_diff_status_list_replay_delete(hook_env, ns, write, kubectl):
     changed = write(app(ns, greeting="bonjour")[:3], "changed.json", stack=stack)
     diff = cli("diff", changed, env=hook_env)
     assert diff.returncode == 0, diff.stderr
-    assert f"ConfigMap/{ns}/web-config: configure" in diff.stdout
+    assert f"ConfigMap/{ns}/web-config configure" in diff.stdout
     assert "-  greeting: hello\n+  greeting: bonjour\n" in diff.stdout      # a real change
-    assert f"Secret/{ns}/db: configure" in diff.stdout and "(changed)" in diff.stdout
+    assert f"Secret/{ns}/db configure" in diff.stdout and "(changed)" in diff.stdout
     assert PW not in diff.stdout + diff.stderr
-    assert f"Deployment/{ns}/web: prune" in diff.stdout
+    assert f"Deployment/{ns}/web prune" in diff.stdout
     assert kubectl.get("configmap", "web-config", "-n", ns)["data"]["greeting"] == "hello"
     as_json = json.loads(cli("diff", changed, "-o", "json", env=hook_env).stdout)
     assert as_json["prune"] == [f"Deployment/{ns}/web"]

@@ -112,7 +112,7 @@ def test_group_readable_kubeconfig_is_refused(kubectl, hook_env, existing, ns, t
     run = run_hook(update(stack, ns), dict(hook_env, KUBECONFIG=str(path)))
     assert run.code == 9, run.err
     assert last_line(run) == f"ERROR: kubeconfig {path} is open to group or others (mode 0640); " \
-                             f"chmod 600 it"
+                             f"chmod 600 it [phase: connect]"   # the phase: issue 16
     assert unchanged(kubectl, ns)
 
 

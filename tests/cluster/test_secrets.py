@@ -141,7 +141,9 @@ def test_cli_render_diff_status_apply_delete(hook_env, ns, tmp_path):
            "spec": {"type": gi("db_password"), "ports": [{"port": 80}]}}
     rejected = deployment(carrier(ns) + [bad], inputs=SECRET_INPUTS, options=OPTIONS, stack=stack)
     assert cli(hook_env, "apply", "-", stdin=json.dumps(rejected)).returncode == 5
-    assert cli(hook_env, "diff", "-", stdin=json.dumps(rejected)).returncode == 0
+    # diff is a real server-side dry-run (issue 16): it lists the rejection, masked, with code 5
+    rejected_diff = cli(hook_env, "diff", "-", stdin=json.dumps(rejected))
+    assert rejected_diff.returncode == 5 and f"Service/{ns}/s rejected: " in rejected_diff.stdout
 
 
 def test_yaml_error_quoting_the_config(hook_env, ns):
