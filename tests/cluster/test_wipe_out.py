@@ -17,8 +17,8 @@ def objects(ns: str) -> list:
 
 
 def test_empty_update_is_refused_and_changes_nothing(kubectl, hook_env):
-    """Checked by removing the guard in pipeline._apply: the refused UPDATE then prunes all three
-    objects (code 0, `pruned` lines) and the write count and resourceVersions move."""
+    """Checked by removing the guard (now in steps.plan_apply): the refused UPDATE then prunes
+    all three objects (code 0, `pruned` lines) and the write count and resourceVersions move."""
     ns = f"t-{uuid.uuid4().hex[:8]}"
     stack = f"s{uuid.uuid4().hex[:6]}"
     create = run_hook(deployment(objects(ns), stack=stack), hook_env)

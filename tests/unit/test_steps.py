@@ -201,3 +201,14 @@ def test_describe_every_step_in_one_line():
     assert "ApplyStage workloads: Widget/shop/w1; bind 1 custom resource(s) first" in lines
     assert all("\n" not in line for line in lines)
     assert steps.as_dict(steps.plan_run(facts)[1])["stand_in_for"] == ["shop"]
+
+
+def test_an_update_rendering_nothing_is_refused_unless_allowed():
+    """The wipe-out guard lives in the planner: no plan, so no step, prunes everything."""
+    from heat_k8s_hook.errors import InvalidInput
+    facts = Facts("UPDATE", (), previous=(CM, DEP), has_inventory=True)
+    with pytest.raises(InvalidInput, match="config renders no objects.*allow_empty"):
+        steps.plan_run(facts)
+    allowed = steps.plan_run(Facts("UPDATE", (), previous=(CM, DEP), has_inventory=True,
+                                   allow_empty=True))
+    assert only(allowed, Prune) == [Prune((DEP, CM))]
