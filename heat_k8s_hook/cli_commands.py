@@ -242,7 +242,10 @@ def cmd_replay(args) -> int:
     if not os.path.exists(path) and os.path.exists(os.path.join(DEPLOYED_DIR, path + ".json")):
         path = os.path.join(DEPLOYED_DIR, path + ".json")
     with open(path, encoding="utf-8") as handle:
-        c = json.load(handle)
+        try:
+            c = json.load(handle)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: not a deployed deployment (JSON): {exc}") from None
     try:  # its secrets, so that nothing printed here shows them
         load(path, None, args)
     except HookError:
