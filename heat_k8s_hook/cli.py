@@ -54,7 +54,7 @@ def _run_options(s: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="heat-k8s-hook", description=__doc__.split("\n\n")[0] + "\n\n" +
-        __doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        __doc__.split("\n\n")[2], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in sorted(EXIT_CODES.items()))
         + "\n" + STATUS_CODES)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
