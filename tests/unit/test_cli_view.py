@@ -1,0 +1,31 @@
+"""The live view as an event renderer, drawn into a string (the pty test runs it for real)."""
+import io
+import re
+
+from heat_k8s_hook import steps
+from heat_k8s_hook.cli_view import LiveView
+from heat_k8s_hook.events import ObjectChanged, StepStarted, VerdictChanged
+from heat_k8s_hook.plan import Action, ObjectRef
+from heat_k8s_hook.readiness.rules import Status
+
+REF = ObjectRef("apps", "Deployment", "shop", "web", "v1")
+
+
+def test_rows_follow_the_events_and_secrets_are_masked():
+    stream, now = io.StringIO(), [0.0]
+    view = LiveView("CREATE x", stream, clock=lambda: now[0],
+                    mask=lambda s: s.replace("hunter2", "******"))
+    with view:
+        view(StepStarted(5, 8, steps.ApplyStage("workloads", (REF,))))
+        view(ObjectChanged(REF, Action.CREATED))
+        now[0] = 1.0
+        view(VerdictChanged(REF, Status.IN_PROGRESS, "0 of 2 available"))
+        now[0] = 2.5
+        view(VerdictChanged(REF, Status.FAILED, "pod web-1: CrashLoopBackOff hunter2"))
+        now[0] = 9.0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
+    last = text[text.rindex("CREATE x"):]
+    assert "step 6/8: ApplyStage workloads" in text
+    assert re.search(r"Deployment/shop/web\s+│ created\s+│ failed\s+│\s+2\.5s", last), last
+    assert "******" in last and "hunter2" not in text   # the cause may wrap in its cell
+    assert "ended after 9.0s" in last
