@@ -292,7 +292,9 @@ def _target(args):
             dep.options.unschedulable_grace
     cluster = _connect_for(args)
     parent = find_parent(InventoryClient(cluster, "heat-k8s-hook"), args.target)
-    return cluster, identity_of(parent) if parent else args.target, parent, {}, 15.0
+    judge = inventory.judge_options(parent)   # as the hook judged it (recorded at apply)
+    return cluster, identity_of(parent) if parent else args.target, parent, \
+        judge.get("wait_rules") or {}, float(judge.get("unschedulable_grace") or 15.0)
 
 
 def _status_rows(cluster, parent, wait_rules, grace) -> list:
@@ -336,7 +338,9 @@ def cmd_list(args) -> int:
     for parent in InventoryClient(cluster, "heat-k8s-hook").all():
         identity = identity_of(parent)
         members = inventory.members_of(parent)
-        rows = _status_rows(cluster, parent, {}, 15.0)
+        judge = inventory.judge_options(parent)
+        rows = _status_rows(cluster, parent, judge.get("wait_rules") or {},
+                            float(judge.get("unschedulable_grace") or 15.0))
         stack, _, resource = identity.rpartition("/")
         found.append({"identity": identity, "stack": stack.split("/")[0], "stack_id": stack,
                     "resource": resource, "inventory": parent["metadata"]["name"],

@@ -21,6 +21,7 @@ TOOLING = "applyset.kubernetes.io/tooling"
 GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
 NAMESPACES = "applyset.kubernetes.io/additional-namespaces"
 IDENTITY = "heat-k8s-hook.dev/deployment"
+JUDGE = "heat-k8s-hook.dev/judge"   # the deployment's wait_rules and grace, for `status ID`
 
 
 def parent_name(slug: str) -> str:
@@ -38,8 +39,10 @@ def namespace_body() -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
 
 
-def parent_body(name: str, identity: str, members: Iterable[ObjectRef]) -> dict:
-    """The parent ConfigMap listing `members` (a superset while an update is in flight)."""
+def parent_body(name: str, identity: str, members: Iterable[ObjectRef],
+                judge: Mapping | None = None) -> dict:
+    """The parent ConfigMap listing `members` (a superset while an update is in flight);
+    `judge` (wait_rules, unschedulable_grace) lets `status IDENTITY` judge as the hook did."""
     refs = sorted(set(members))
     group_kinds = sorted({f"{r.kind}.{r.group}" if r.group else r.kind for r in refs})
     namespaces = sorted({r.namespace for r in refs if r.namespace and r.namespace != NAMESPACE})
@@ -55,10 +58,20 @@ def parent_body(name: str, identity: str, members: Iterable[ObjectRef]) -> dict:
                 GROUP_KINDS: ",".join(group_kinds),
                 NAMESPACES: ",".join(namespaces),
                 IDENTITY: identity,
+                **({JUDGE: json.dumps(dict(judge), sort_keys=True)} if judge else {}),
             },
         },
         "data": {"members": json.dumps([r.to_dict() for r in refs], sort_keys=True)},
     }
+
+
+def judge_options(parent: Mapping | None) -> dict:
+    """The recorded wait_rules and unschedulable_grace ({} when none or unreadable)."""
+    try:
+        raw = json.loads(((parent or {}).get("metadata") or {}).get("annotations", {})[JUDGE])
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
 
 
 def members_of(parent: Mapping | None) -> list:

@@ -31,8 +31,8 @@ class InventoryClient:
         self._apply(f"/api/v1/namespaces/{inventory.NAMESPACE}", inventory.namespace_body(),
                     f"namespace {inventory.NAMESPACE}")
 
-    def record(self, name: str, identity: str, members) -> None:
-        self._apply(f"{PARENTS}/{name}", inventory.parent_body(name, identity, members),
+    def record(self, name: str, identity: str, members, judge=None) -> None:
+        self._apply(f"{PARENTS}/{name}", inventory.parent_body(name, identity, members, judge),
                     f"inventory ConfigMap {inventory.NAMESPACE}/{name}")
 
     def forget(self, name: str) -> None:

@@ -143,7 +143,10 @@ def _dry_run(ctx: RunContext, step: steps.DryRun) -> None:
 
 
 def _record(ctx: RunContext, step: steps.RecordInventory) -> None:
-    ctx.inventory.record(ctx.parent_name, ctx.dep.identity, step.members)
+    opts = ctx.dep.options
+    ctx.inventory.record(ctx.parent_name, ctx.dep.identity, step.members,
+                         {"wait_rules": dict(opts.wait_rules),
+                          "unschedulable_grace": opts.unschedulable_grace})
 
 
 def _apply_stage(ctx: RunContext, step: steps.ApplyStage) -> None:

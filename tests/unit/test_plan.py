@@ -95,3 +95,13 @@ def test_wipe_out_refused_unless_allowed():
     assert plan.wipe_out([], owned, allow_empty=True) is None      # said explicitly
     assert plan.wipe_out([], [], allow_empty=False) is None        # owns nothing: nothing to lose
     assert plan.wipe_out(owned[:1], owned, allow_empty=False) is None  # a shrink is a normal prune
+
+
+def test_parent_records_how_to_judge_its_members():
+    """`status IDENTITY` judges custom kinds by the deployment's own wait_rules."""
+    from heat_k8s_hook.inventory import judge_options
+    refs = [ObjectRef("", "ConfigMap", "n", "c", "v1")]
+    judge = {"wait_rules": {"example.com/Widget": "Synced"}, "unschedulable_grace": 30.0}
+    assert judge_options(parent_body("x", "stack/1/res", refs, judge)) == judge
+    assert judge_options(parent_body("x", "stack/1/res", refs)) == {}
+    assert judge_options(None) == {}
