@@ -69,6 +69,12 @@ def test_progress_view_renders_updates_and_ends(hook_env, ns, tmp_path):
         assert re.search(rf"Deployment/{ns}/web\s.*created.*ready", last), last
         assert f"Deployment/{ns}/web created" in text.splitlines()[-2] + text.splitlines()[-1] \
             or f"Deployment/{ns}/web created" in last
+        # status --watch on a terminal: the same table, judged live, ends once all are ready
+        code, raw = run_in_pty([sys.executable, "-m", "heat_k8s_hook.cli", "status", str(path),
+                                "--watch", "--timeout", "20", "--interval", "1"], hook_env, 60)
+        text = ANSI.sub("", raw)
+        assert code == 0, text
+        assert re.search(rf"Deployment/{ns}/web\s.*ready.*3 of 3", text), text
     finally:
         path_delete = tmp_path / "del.json"
         dep = json.loads(path.read_text())
