@@ -11,12 +11,19 @@ from typing import Callable, Optional
 
 from heat_k8s_hook import steps
 from heat_k8s_hook.events import (
+    Detail,
     Event,
     ObjectChanged,
     Progress,
     StepStarted,
     VerdictChanged,
 )
+
+def escape(text: str) -> str:
+    """Text shown as is inside rich markup (a message may hold `[...]`)."""
+    from rich.markup import escape as rich_escape
+    return rich_escape(text)
+
 
 STYLES = {"ready": "green", "failed": "bold red", "in_progress": "yellow", "missing": "red",
           "unknown": "magenta", "gone": "green"}
@@ -79,7 +86,9 @@ class LiveView:
             self.set(event.ref, status, event.message, status in ("ready", "failed", "gone"))
         elif isinstance(event, Progress):
             self.console.print(f"[dim]{self.clock() - self.start:6.2f}s[/dim] "
-                               f"{self.mask(event.text)}", markup=True, highlight=False)
+                               f"{escape(self.mask(event.text))}", markup=True, highlight=False)
+        elif isinstance(event, Detail):   # e.g. the Warning events under a failure
+            self.console.print(self.mask(event.text), markup=False, highlight=False)
         self.live.refresh()
 
     def _table(self):
