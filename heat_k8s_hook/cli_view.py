@@ -19,6 +19,7 @@ from heat_k8s_hook.events import (
     VerdictChanged,
 )
 
+
 def escape(text: str) -> str:
     """Text shown as is inside rich markup (a message may hold `[...]`)."""
     from rich.markup import escape as rich_escape
