@@ -101,8 +101,9 @@ class LiveView:
         now = self.clock()
         for row in list(self.rows.values()):
             elapsed = (row.finished or now) - self.start
-            table.add_row(row.name, row.action, Text(row.status, STYLES.get(row.status, "")),
-                          f"{elapsed:5.1f}s", row.message)
+            table.add_row(Text(row.name), row.action,    # Text: no markup in messages
+                          Text(row.status, STYLES.get(row.status, "")), f"{elapsed:5.1f}s",
+                          Text(row.message))
         return table
 
 

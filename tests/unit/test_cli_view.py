@@ -21,7 +21,7 @@ def test_rows_follow_the_events_and_secrets_are_masked():
         now[0] = 1.0
         view(VerdictChanged(REF, Status.IN_PROGRESS, "0 of 2 available"))
         now[0] = 2.5
-        view(VerdictChanged(REF, Status.FAILED, "pod web-1: CrashLoopBackOff hunter2"))
+        view(VerdictChanged(REF, Status.FAILED, "pod web-1: [bold]CrashLoopBackOff hunter2"))
         now[0] = 9.0
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
     last = text[text.rindex("CREATE x"):]
@@ -29,3 +29,4 @@ def test_rows_follow_the_events_and_secrets_are_masked():
     assert re.search(r"Deployment/shop/web\s+│ created\s+│ failed\s+│\s+2\.5s", last), last
     assert "******" in last and "hunter2" not in text   # the cause may wrap in its cell
     assert "ended after 9.0s" in last
+    assert "[bold]" in last   # messages are text, never rich markup
