@@ -63,7 +63,7 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
     previous = tuple(inventory.members_of(parent))
     objects: tuple = ()
     missing: frozenset = frozenset()
-    if dep.action in ("CREATE", "UPDATE"):
+    if dep.action in steps.APPLY_ACTIONS:
         items = ctx.applier.resolve(manifests, opts.namespace)
         ctx.items = {it.ref.key: it for it in items}
         ctx.live = ctx.applier.observe(items)

@@ -15,6 +15,8 @@ from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.plan import ObjectRef
 
 CRD_KIND = "CustomResourceDefinition"
+# Actions that apply the config: ROLLBACK re-applies the config Heat rolls back to.
+APPLY_ACTIONS = frozenset({"CREATE", "UPDATE", "ROLLBACK"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Planned:
 class Facts:
     """Everything the planner needs, gathered read-only by the runner (or given by a test)."""
 
-    action: str                                  # CREATE | UPDATE | DELETE
+    action: str                                  # CREATE | UPDATE | ROLLBACK | DELETE
     objects: tuple = ()                          # Planned, in document order
     previous: tuple = ()                         # ObjectRef members of the last applied set
     has_inventory: bool = False                  # a parent ConfigMap exists
@@ -115,7 +117,7 @@ def plan_run(facts: Facts) -> list:
     """The steps of one action; SUSPEND/RESUME/CHECK have none."""
     if facts.action == "DELETE":
         return plan_delete(facts)
-    if facts.action in ("CREATE", "UPDATE"):
+    if facts.action in APPLY_ACTIONS:
         return plan_apply(facts)
     return [Note(f"{facts.action}: nothing to do for Kubernetes objects")]
 

@@ -127,6 +127,14 @@ def test_noop_actions(action):
     assert kinds(steps.plan_run(Facts(action))) == ["Note"]
 
 
+def test_rollback_re_applies_like_an_update():
+    """Heat's ROLLBACK re-delivers the previous config: it is applied, as before issue 16."""
+    facts = Facts("ROLLBACK", (Planned(DEP),), previous=(DEP, OLD), has_inventory=True)
+    assert steps.plan_run(facts) == steps.plan_run(Facts("UPDATE", (Planned(DEP),),
+                                                         previous=(DEP, OLD),
+                                                         has_inventory=True))
+
+
 def test_delete_without_inventory_changes_nothing():
     assert steps.plan_run(Facts("DELETE")) == [
         Note("nothing to delete: this deployment owns no objects")]
