@@ -264,3 +264,44 @@ def test_4_switch_compose_to_kubernetes(compose_app, heat, kube, local_docker, k
     print(f"compose containers stopped {gone:.1f}s after the update began: {states}")
     workdir = compose_host.root / "var/lib/heat-config/heat-config-docker-compose"
     assert not list(workdir.glob(f"{app}_*/docker-compose.yml"))
+
+
+def test_5_switch_kubernetes_to_compose(kube_app, heat, kube, local_docker, compose_host):
+    """The other direction, pinned down as it is on a cloud without Nova (README, "Switching").
+
+    In the nested database stack Heat creates the compose deployment and deletes the kubectl
+    one at the same time; its DELETE of a DeployedServer deployment looks the server up in Nova
+    first and, with no compute endpoint, fails at once: the stack goes UPDATE_FAILED before the
+    web service is moved, yet the agent got the DELETE and the hook removes the StatefulSet.
+    Only that failure is accepted; with UPDATE_COMPLETE (a cloud where the lookup works) the
+    compose web service must serve and the Kubernetes objects be gone. Either way this test
+    fails when the behaviour changes, so the README is updated with it.
+    """
+    app = kube_app["app"]
+    ports = {"web_port": free_port() + 2}
+    ports["db_port"] = ports["web_port"] + 1
+    params = dict(kube_app["params"], server=compose_host.server_id, replicas=1, **ports)
+    t0 = time.monotonic()
+    heat.call("stacks.update", kube_app["id"], parameters=params,
+              **template_args("env-compose.yaml"))
+    st = heat.wait(kube_app["id"], "UPDATE", 400)
+    seconds = time.monotonic() - t0
+    reason = st["stack_status_reason"]
+    print(f"switch kubernetes -> compose: {st['stack_status']} in {seconds:.1f}s: "
+          f"{reason.splitlines()[0] if reason else ''}")
+    end = time.monotonic() + 120
+    while kube.get("statefulset", "db", app) is not None:
+        if time.monotonic() > end:
+            _fail("the StatefulSet db is still there 120s after the switch")
+        time.sleep(1)
+    print(f"StatefulSet db gone {time.monotonic() - t0:.1f}s after the update began")
+    if st["stack_status"] == "UPDATE_COMPLETE":
+        assert http_get(ports["web_port"], "/") == f"hello from {app}"
+        assert kube.get("deployment", "web", app) is None
+        return
+    assert st["stack_status"] == "UPDATE_FAILED", reason
+    assert "EndpointNotFound" in reason and "compute" in reason, reason
+    assert "kubectl_deployment" in reason, reason
+    # The web service was not moved: still the Kubernetes Deployment.
+    assert kube.get("deployment", "web", app) is not None
+    assert local_docker.containers(f"{app}_web") == {}
