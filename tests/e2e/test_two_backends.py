@@ -194,6 +194,29 @@ def test_2_compose_create(compose_app, heat, local_docker, record_property):
     assert out["web_status"].startswith("started: 1 container")
 
 
+def test_2_compose_missing_image(heat, compose_host, local_docker):
+    """compose has no readiness gate, but a deployment that cannot start fails the stack with
+    docker-compose's own words: an image that is not on the server (no registry here) makes
+    `docker-compose up` exit 1, heat-agents' hook reports it, the stack is CREATE_FAILED."""
+    app = f"m{RUN_ID}"
+    port = free_port() + 4
+    params = {"app": app, "server": compose_host.server_id, "image": "local/missing:1",
+              "web_port": port, "db_port": port + 1}
+    stack_id, st, seconds = create(heat, f"two-tier-{app}", "env-compose.yaml", params)
+    print(f"compose, missing image: {st['stack_status']} in {seconds:.1f}s")
+    try:
+        assert st["stack_status"] == "CREATE_FAILED", st["stack_status_reason"]
+        nested = heat.resource(stack_id, "db")["physical_resource_id"]
+        sd = heat.deployment(nested, "compose_deployment")
+        out = sd.get("output_values") or {}
+        assert out.get("deploy_status_code") == 1, out
+        assert "local/missing:1" in out.get("deploy_stderr", ""), out
+        assert local_docker.containers(f"{app}_db") == {}
+    finally:
+        heat.call("stacks.delete", stack_id)
+        heat.wait(stack_id, "DELETE", 120)
+
+
 def _assert_kubernetes(heat, kube, stack_id: str, app: str, replicas: int, message: str):
     """The Deployment, StatefulSet (claim bound) and Services are ready, the web pods get the db
     Service's address, the config file is in the ConfigMap, and the outputs say so."""
