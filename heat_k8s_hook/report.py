@@ -46,7 +46,7 @@ def _escaped(text: str) -> list:
 def spellings(secret: str) -> set:
     """Every form in which `secret` can reach a message (see the module docstring)."""
     forms = set()
-    for base in [secret] + _base64_forms(secret.encode()):
+    for base in [secret] + _base64_forms(secret.encode("utf-8", "surrogatepass")):
         for text in _escaped(base):
             forms.update((text, " ".join(text.split())))
             lines = text.splitlines()

@@ -20,6 +20,20 @@ def writes(kubectl, resources) -> int:
             continue
         labels = dict(_LABEL.findall(match["labels"]))
         if labels.get("verb") in WRITE_VERBS and not labels.get("dry_run") \
-                and labels.get("resource") in resources:
+                and labels.get("resource") in resources and not labels.get("subresource"):
             total += int(float(match["value"]))
     return total
+
+
+def quiesce(kubectl, timeout: float = 90.0) -> None:
+    """Wait until no namespace is Terminating: the namespace controller's deletes of earlier
+    tests' namespaces (DELETECOLLECTION per resource) would otherwise land in a count."""
+    import json
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        items = json.loads(kubectl("get", "namespaces", "-o", "json"))["items"]
+        if not any(i.get("status", {}).get("phase") == "Terminating" for i in items):
+            return
+        time.sleep(1)
+    raise AssertionError(f"namespaces still Terminating after {timeout:.0f}s")

@@ -125,17 +125,25 @@ def job(name: str, image: str) -> Dict[str, Any]:
 
 
 def watch_pod(api: k8s_client.ApiClient, ns: str, name: str,
-              done: Callable[[Any], bool], timeout: int = 60) -> List[Any]:
-    """Every state of pod `name` until done(pod) is true; fails on timeout."""
+              done: Callable[[Any], bool], timeout: int = 60,
+              since: Optional[str] = None) -> List[Any]:
+    """Every state of pod `name` until done(pod) is true; fails on timeout.
+
+    `since`: a resourceVersion from before the pod was created, so no transition is missed
+    however late the watch starts (a loaded machine can pass a short state before it)."""
     core = k8s_client.CoreV1Api(api)
     seen: List[Any] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         w = k8s_watch.Watch()
         remaining = max(1, int(deadline - time.monotonic()))
+        extra = {"resource_version": since} if since else {}
         for ev in w.stream(core.list_namespaced_pod, ns,
-                           field_selector=f"metadata.name={name}", timeout_seconds=remaining):
+                           field_selector=f"metadata.name={name}", timeout_seconds=remaining,
+                           **extra):
             p = ev["object"]
+            if since:
+                since = p.metadata.resource_version
             seen.append(p)
             if done(p):
                 w.stop()
@@ -350,8 +358,10 @@ def test_crd_becomes_established_and_custom_resources_work(kubectl: Kubectl, ns:
 
 def test_missing_image_tag_gives_err_image_pull_then_backoff(
         kubectl: Kubectl, api: k8s_client.ApiClient, ns: str) -> None:
+    since = k8s_client.CoreV1Api(api).list_namespaced_pod(ns).metadata.resource_version
     kubectl.apply(ns, pod("nopull", "nginx:missing"))
-    seen = watch_pod(api, ns, "nopull", lambda p: waiting_reason(p) == "ImagePullBackOff")
+    seen = watch_pod(api, ns, "nopull", lambda p: waiting_reason(p) == "ImagePullBackOff",
+                     since=since)
     reasons = [waiting_reason(p) for p in seen if waiting_reason(p)]
     assert reasons[0] == "ErrImagePull", reasons
     assert not any(is_ready(p) for p in seen)

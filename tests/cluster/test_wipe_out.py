@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from apimetrics import writes
+from apimetrics import quiesce, writes
 from hookrun import deployment, run_hook
 
 RESOURCES = ("configmaps", "namespaces")
@@ -24,6 +24,10 @@ def test_empty_update_is_refused_and_changes_nothing(kubectl, hook_env):
     create = run_hook(deployment(objects(ns), stack=stack), hook_env)
     assert create.code == 0, create.err
     before = kubectl.get("configmap", "a", "-n", ns)["metadata"]["resourceVersion"]
+    # the controller-manager publishes kube-root-ca.crt into every new namespace: let that
+    # write land before counting (in CI the tests run one at a time, so nothing else writes)
+    kubectl("wait", "--for=create", "configmap/kube-root-ca.crt", "-n", ns, "--timeout=30s")
+    quiesce(kubectl)
     counted = writes(kubectl, RESOURCES)
 
     for empty in ("", "# every document was emptied by a str_replace\n", "---\n---\n"):

@@ -232,3 +232,101 @@ def unique():
 def pytest_report_header(config):
     return [f"heat e2e: run {RUN_ID}, os-collect-config polling 1..{POLL_MAX}s, "
             f"python {sys.version.split()[0]}"]
+
+
+# --- issue 14: the docker-compose backend ----------------------------------------------------------
+
+DOCKER_CLI = "/usr/bin/docker"   # Debian's docker.io (tools/local-docker), not another on PATH
+
+
+class Docker:
+    """The private dockerd of tools/local-docker: its DOCKER_HOST and a few CLI calls."""
+
+    def __init__(self, host: str):
+        self.host = host
+
+    def run(self, *args: str) -> str:
+        proc = subprocess.run([DOCKER_CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=60, env=dict(os.environ, DOCKER_HOST=self.host))
+        if proc.returncode != 0:
+            _fail(f"docker {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def containers(self, project: str) -> dict:
+        """Containers of a compose project (running or not): name -> state."""
+        out = self.run("ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+                       "--format", "{{.Names}} {{.State}}")
+        return dict(line.split(" ", 1) for line in out.splitlines() if line.strip())
+
+
+@pytest.fixture(scope="session")
+def local_docker() -> Docker:
+    """tools/local-docker up: a dockerd on its own socket and data root, started (and at the end
+    stopped) by pid, with the local busybox image; Debian's docker.io and docker-compose."""
+    tool = str(ROOT / "tools" / "local-docker")
+    proc = subprocess.run([tool, "up"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=900)
+    if proc.returncode != 0:
+        _fail(f"the local Docker engine could not start (tools/local-docker up):\n{_tail(proc.stderr)}")
+    yield Docker(proc.stdout.strip().splitlines()[-1])
+    subprocess.run([tool, "down"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+
+
+def bootstrap_agent(heat, local_heat, name: str, root_name: str, *args: str) -> Controller:
+    """A DeployedServer stack `name`, and an agent for it on this machine under
+    <local heat state>/<root_name>, started by tools/bootstrap-controller with `args`."""
+    stack_id = heat.create(name, "controller.yaml", {"name": name})
+    st = heat.wait(stack_id, "CREATE", 120)
+    if st["stack_status"] != "CREATE_COMPLETE":
+        _fail(f"the server stack {name} failed: {st['stack_status_reason']}")
+    out = heat.outputs(stack_id)
+    root = pathlib.Path(local_heat["LOCAL_HEAT_STATE"]) / root_name
+    shutil.rmtree(root, ignore_errors=True)
+    meta = root / "os_collect_config.json"
+    root.mkdir(parents=True)
+    meta.write_text(json.dumps(out["os_collect_config"]))
+    proc = subprocess.run(
+        [str(ROOT / "tools" / "bootstrap-controller"), "--root", str(root),
+         "--venv", str(CACHE / "heat" / "venv-agent"), "--metadata", str(meta),
+         "--polling-interval", str(POLL_MAX), "--min-polling-interval", "1", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=1800)
+    if proc.returncode != 0:
+        _fail(f"tools/bootstrap-controller ({name}) failed:\n{_tail(proc.stderr)}")
+    return Controller(out["server_id"], root, stack_id)
+
+
+def stop_agent(heat, agent: Controller) -> None:
+    subprocess.run([str(ROOT / "tools" / "bootstrap-controller"), "--root", str(agent.root),
+                    "--stop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    try:
+        heat.call("stacks.delete", agent.stack_id)
+        heat.wait(agent.stack_id, "DELETE", 60)
+    except HeatError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def compose_host(heat, local_heat, local_docker) -> Controller:
+    """A second DeployedServer, and a second agent on this machine (its own --root) with
+    heat-agents' docker-compose hook and configure.d script, talking to the local dockerd."""
+    host = bootstrap_agent(heat, local_heat, f"compose-host-{RUN_ID}", f"compose-host-{RUN_ID}",
+                           "--extra-hook", "docker-compose",
+                           "--env", f"DOCKER_HOST={local_docker.host}")
+    yield host
+    stop_agent(heat, host)
+    shutil.rmtree(host.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def k8s_server(request, heat, local_heat, kubeconfig) -> Controller:
+    """The server for kubectl deployments: the session's `controller`, or, with
+    HEAT_K8S_HOOK_E2E_PRIVATE_CONTROLLER=1, an agent of its own (for runs that share the
+    machine with other e2e runs: `controller` has one fixed root, which each run takes over)."""
+    if os.environ.get("HEAT_K8S_HOOK_E2E_PRIVATE_CONTROLLER") != "1":
+        yield request.getfixturevalue("controller")
+        return
+    agent = bootstrap_agent(heat, local_heat, f"k8s-server-{RUN_ID}", f"k8s-server-{RUN_ID}",
+                            "--kubeconfig", kubeconfig)
+    yield agent
+    stop_agent(heat, agent)
+    shutil.rmtree(agent.root, ignore_errors=True)
