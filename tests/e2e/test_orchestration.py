@@ -64,10 +64,9 @@ def test_6_dependent_deployments(heat, controller, kube, unique):
 
 def test_6_failing_db_leaves_web_unapplied(heat, controller, kube, unique):
     ns = f"e2e-dbfail-{unique}"
-    stack_id = heat.create(f"dbfail-{unique}", "db-web.yaml",
-                           {"server": controller.server_id, "namespace": ns,
-                            "db_image": "postgres:missing"})
-    st = heat.wait(stack_id, "CREATE", 300)
+    stack_id, st = heat.create_settled(
+        f"dbfail-{unique}", 300, template=heat.example("db-web.yaml"), timeout_mins=10,
+        parameters={"server": controller.server_id, "namespace": ns, "db_image": "postgres:missing"})
     assert st["stack_status"] == "CREATE_FAILED"
     assert heat.resource(stack_id, "db")["resource_status"] == "CREATE_FAILED"
     web = heat.resource(stack_id, "web")

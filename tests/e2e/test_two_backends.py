@@ -71,10 +71,8 @@ def refused(port: int) -> bool:
 
 def create(heat, name: str, env_name: str, parameters: dict) -> tuple[str, dict, float]:
     t0 = time.monotonic()
-    body = heat.call("stacks.create", stack_name=name, parameters=parameters, timeout_mins=10,
-                     **template_args(env_name))
-    stack_id = body["stack"]["id"]
-    st = heat.wait(stack_id, "CREATE", 400)
+    stack_id, st = heat.create_settled(name, 400, parameters=parameters, timeout_mins=10,
+                                       **template_args(env_name))
     return stack_id, st, time.monotonic() - t0
 
 
