@@ -115,11 +115,20 @@ class Heat:
                 return stack_id, st
         raise AssertionError("unreachable")
 
-    def update(self, stack_id: str, template: str | None = None, parameters: dict | None = None):
+    def update(self, stack_id: str, template: str | None = None, parameters: dict | None = None,
+               timeout: float = 300, tries: int = 3) -> dict:
+        """Update a stack and wait until it settles; updated again when the local Heat itself
+        failed it with sqlite's "database is locked" (see create_settled)."""
         kwargs = {"existing": True, "parameters": parameters or {}}
         if template:
             kwargs["template"] = _template(template)
-        self.call("stacks.update", stack_id, **kwargs)
+        for attempt in range(tries):
+            self.call("stacks.update", stack_id, **kwargs)
+            st = self.wait(stack_id, "UPDATE", timeout)
+            if attempt + 1 == tries or \
+                    "database is locked" not in (st.get("stack_status_reason") or ""):
+                return st
+        raise AssertionError("unreachable")
 
     def stack(self, stack_id: str) -> dict:
         return self.call("stacks.get", stack_id)
