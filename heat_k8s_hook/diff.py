@@ -12,7 +12,7 @@ from typing import Mapping, Optional
 
 import yaml
 
-from heat_k8s_hook.report import MASK
+from heat_k8s_hook.report import LAST_APPLIED, MASK
 
 NOISE = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
          "selfLink")
@@ -37,13 +37,22 @@ def mask_secrets(before: Optional[dict], after: Optional[dict]) -> tuple:
     old = dict((before or {}).get("data") or {})
     new = dict((after or {}).get("data") or {})
     if before is not None:
-        before = dict(before, data={k: MASK for k in old})
-        before.pop("stringData", None)
+        before = _without_copies(dict(before, data={k: MASK for k in old}))
     if after is not None:
-        after = dict(after, data={k: MASK if old.get(k) == v else f"{MASK} (changed)"
-                                  for k, v in new.items()})
-        after.pop("stringData", None)
+        after = _without_copies(dict(after, data={
+            k: MASK if old.get(k) == v else f"{MASK} (changed)" for k, v in new.items()}))
     return before, after
+
+
+def _without_copies(secret: dict) -> dict:
+    """stringData, and kubectl's last-applied annotation (a full copy of the data, written by
+    a client-side `kubectl apply` of the same Secret), masked like the data."""
+    secret.pop("stringData", None)
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    if LAST_APPLIED in annotations:
+        secret["metadata"] = dict(secret["metadata"],
+                                  annotations=dict(annotations, **{LAST_APPLIED: MASK}))
+    return secret
 
 
 def _text(obj: Optional[Mapping]) -> list:

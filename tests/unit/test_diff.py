@@ -26,6 +26,20 @@ def test_secret_values_are_masked_on_both_sides():
     assert "same" not in text.replace(" same: '******'", "")  # unchanged: context only
 
 
+def test_last_applied_copy_of_a_secret_is_masked():
+    """Would catch a diff printing the data through kubectl's last-applied annotation of a
+    Secret once applied client-side (checked: red without diff._without_copies)."""
+    copy = '{"apiVersion":"v1","data":{"pw":"aHVudGVyMg=="},"kind":"Secret"}'
+    live = {"kind": "Secret", "metadata": {"name": "s", "annotations": {
+        "kubectl.kubernetes.io/last-applied-configuration": copy}}, "data": {"pw": "aHVudGVyMg=="}}
+    dry = {"kind": "Secret", "metadata": {"name": "s", "annotations": {
+        "kubectl.kubernetes.io/last-applied-configuration": copy.replace("aHVudGVyMg==",
+                                                                         "c2VjcmV0LW5ldw==")}},
+        "data": {"pw": "c2VjcmV0LW5ldw=="}}
+    text = unified("Secret/s", live, dry)
+    assert "aHVudGVyMg==" not in text and "c2VjcmV0LW5ldw==" not in text
+
+
 def test_creation_diffs_against_dev_null():
     text = unified("ConfigMap/n/c", None, LIVE)
     assert text.startswith("--- /dev/null\n+++ dry-run/ConfigMap/n/c\n")
