@@ -196,36 +196,12 @@ class Controller:
 
 @pytest.fixture(scope="session")
 def controller(heat, local_heat, kubeconfig) -> Controller:
-    """A DeployedServer in Heat, and this machine bootstrapped as its controller."""
-    stack_id = heat.create(f"k8s-controller-{RUN_ID}", "controller.yaml",
-                           {"name": f"k8s-controller-{RUN_ID}"})
-    st = heat.wait(stack_id, "CREATE", 120)
-    if st["stack_status"] != "CREATE_COMPLETE":
-        _fail(f"the controller stack failed: {st['stack_status_reason']}")
-    out = heat.outputs(stack_id)
-    root = pathlib.Path(local_heat["LOCAL_HEAT_STATE"]) / "controller"
-    # A new server: start from empty agent state (deployed configs, collector cache).
-    shutil.rmtree(root, ignore_errors=True)
-    meta = root / "os_collect_config.json"
-    root.mkdir(parents=True)
-    meta.write_text(json.dumps(out["os_collect_config"]))
-    proc = subprocess.run(
-        [str(ROOT / "tools" / "bootstrap-controller"), "--root", str(root),
-         "--venv", str(CACHE / "heat" / "venv-agent"), "--metadata", str(meta),
-         "--kubeconfig", kubeconfig, "--polling-interval", str(POLL_MAX),
-         "--min-polling-interval", "1", "--extra-hook", "script"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=1800)
-    if proc.returncode != 0:
-        _fail(f"tools/bootstrap-controller failed:\n{_tail(proc.stderr)}")
-    ctl = Controller(out["server_id"], root, stack_id)
+    """A DeployedServer in Heat, and this machine bootstrapped as its controller (heat-agents'
+    script hook installed next to ours)."""
+    ctl = bootstrap_agent(heat, local_heat, f"k8s-controller-{RUN_ID}", "controller",
+                          "--kubeconfig", kubeconfig, "--extra-hook", "script")
     yield ctl
-    subprocess.run([str(ROOT / "tools" / "bootstrap-controller"), "--root", str(root), "--stop"],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    try:
-        heat.call("stacks.delete", stack_id)
-        heat.wait(stack_id, "DELETE", 60)
-    except HeatError:
-        pass
+    stop_agent(heat, ctl)
 
 
 class Kube:
