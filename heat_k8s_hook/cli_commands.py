@@ -145,7 +145,7 @@ def _diff_one(run_ctx, item, facts, ctx) -> dict:
         text = unified(str(item.ref), None, item.body)
         return {"object": str(item.ref), "change": "create", "diff": ctx.mask(text),
                 "note": "custom resource of a CRD in this config: not dry-run"}
-    stand_in = inventory.NAMESPACE if item.ref.namespace in facts.missing_namespaces else None
+    stand_in = run_ctx.inventory.namespace if item.ref.namespace in facts.missing_namespaces else None
     if stand_in:
         run_ctx.inventory.ensure_namespace()
     try:

@@ -1,6 +1,7 @@
 """The deployment's inventory: an ApplySet (KEP-3659) parent ConfigMap per deployment.
 
-The parent lives in the `heat-k8s-hook` namespace, named from the deployment's stable identity
+The parent lives in the records namespace (`heat-k8s-hook` unless the operator maps tenants
+to their own; `InventoryClient.namespace`), named from the deployment's stable identity
 (stack id + resource name), with the standard `applyset.kubernetes.io/*` label and annotations
 so `kubectl` sees the set. Its data also lists the exact members, so prune and DELETE need
 no cluster-wide LIST. Pure: bodies in, bodies out.
@@ -35,24 +36,24 @@ def applyset_id(name: str, namespace: str = NAMESPACE, kind: str = "ConfigMap",
     return "applyset-" + base64.urlsafe_b64encode(digest).decode().rstrip("=") + "-v1"
 
 
-def namespace_body() -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+def namespace_body(namespace: str = NAMESPACE) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
 
 
 def parent_body(name: str, identity: str, members: Iterable[ObjectRef],
-                judge: Mapping | None = None) -> dict:
+                judge: Mapping | None = None, namespace: str = NAMESPACE) -> dict:
     """The parent ConfigMap listing `members` (a superset while an update is in flight);
     `judge` (wait_rules, unschedulable_grace) lets `status IDENTITY` judge as the hook did."""
     refs = sorted(set(members))
     group_kinds = sorted({f"{r.kind}.{r.group}" if r.group else r.kind for r in refs})
-    namespaces = sorted({r.namespace for r in refs if r.namespace and r.namespace != NAMESPACE})
+    namespaces = sorted({r.namespace for r in refs if r.namespace and r.namespace != namespace})
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
             "name": name,
-            "namespace": NAMESPACE,
-            "labels": {APPLYSET_ID: applyset_id(name)},
+            "namespace": namespace,
+            "labels": {APPLYSET_ID: applyset_id(name, namespace)},
             "annotations": {
                 TOOLING: f"heat-k8s-hook/v{__version__}",
                 GROUP_KINDS: ",".join(group_kinds),

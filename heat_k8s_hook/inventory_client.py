@@ -11,40 +11,48 @@ from heat_k8s_hook import inventory
 from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, NotFound
 from heat_k8s_hook.errors import ApplyRejected
 
-PARENTS = f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps"
-
 
 class InventoryClient:
+    """Parents live in `namespace`, the records namespace: every record of a deployment
+    (inventory parent, and anything else the hook keeps about it) goes there."""
+
     def __init__(self, cluster: Cluster, field_manager: str,
-                 timeout: Callable[[], float] = lambda: 30.0):
+                 timeout: Callable[[], float] = lambda: 30.0,
+                 namespace: str = inventory.NAMESPACE):
         self.cluster, self.field_manager, self.timeout = cluster, field_manager, timeout
+        self.namespace = namespace
+
+    @property
+    def parents(self) -> str:
+        return f"/api/v1/namespaces/{self.namespace}/configmaps"
 
     def get(self, name: str) -> Optional[dict]:
         """The parent ConfigMap, or None when this deployment has none."""
         try:
-            return self.cluster.get(f"{PARENTS}/{name}", timeout=self.timeout())
+            return self.cluster.get(f"{self.parents}/{name}", timeout=self.timeout())
         except NotFound:
             return None
 
     def ensure_namespace(self) -> None:
-        """The `heat-k8s-hook` namespace holding inventories (and the dry-run stand-in)."""
-        self._apply(f"/api/v1/namespaces/{inventory.NAMESPACE}", inventory.namespace_body(),
-                    f"namespace {inventory.NAMESPACE}")
+        """The records namespace holding inventories (and the dry-run stand-in)."""
+        self._apply(f"/api/v1/namespaces/{self.namespace}",
+                    inventory.namespace_body(self.namespace), f"namespace {self.namespace}")
 
     def record(self, name: str, identity: str, members, judge=None) -> None:
-        self._apply(f"{PARENTS}/{name}", inventory.parent_body(name, identity, members, judge),
-                    f"inventory ConfigMap {inventory.NAMESPACE}/{name}")
+        self._apply(f"{self.parents}/{name}", inventory.parent_body(name, identity, members, judge,
+                                                             self.namespace),
+                    f"inventory ConfigMap {self.namespace}/{name}")
 
     def forget(self, name: str) -> None:
         try:
-            self.cluster.request("DELETE", f"{PARENTS}/{name}", timeout=self.timeout())
+            self.cluster.request("DELETE", f"{self.parents}/{name}", timeout=self.timeout())
         except NotFound:
             pass
 
     def all(self) -> list:
         """Every deployment's parent on this cluster (ApplySet parents of this tool)."""
         try:
-            listing = self.cluster.get(PARENTS, {"labelSelector": inventory.APPLYSET_ID},
+            listing = self.cluster.get(self.parents, {"labelSelector": inventory.APPLYSET_ID},
                                        timeout=self.timeout())
         except NotFound:
             return []

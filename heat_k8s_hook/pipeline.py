@@ -90,14 +90,12 @@ def open_run(dep: Deployment, ctx: Context, emit: Emit,
     version = _phase("connect", lambda: cluster.ping(timeout=deadline.cap(10.0)))
     emit(Progress(f"{dep.action} {dep.identity}: {len(manifests)} object(s), cluster {version}"))
     opts = dep.options
-    set_id = applyset_id(parent_name(dep.slug))
+    records = InventoryClient(cluster, opts.field_manager, lambda: deadline.cap(30.0))
+    set_id = applyset_id(parent_name(dep.slug), records.namespace)
     applier = Applier(cluster, opts.field_manager, opts.force_conflicts, set_id, mask=ctx.mask,
                       timeout=lambda: deadline.cap(30.0))
     try:
-        yield runner.RunContext(
-            dep, cluster, InventoryClient(cluster, opts.field_manager,
-                                          lambda: deadline.cap(30.0)),
-            applier, deadline, emit, ctx.clock, start)
+        yield runner.RunContext(dep, cluster, records, applier, deadline, emit, ctx.clock, start)
     finally:
         applier.close()
 

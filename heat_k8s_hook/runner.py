@@ -138,7 +138,7 @@ def _ensure_namespace(ctx: RunContext, step) -> None:
 
 def _dry_run(ctx: RunContext, step: steps.DryRun) -> None:
     checked = ctx.applier.dry_run(_items(ctx, step.refs), skip=lambda it: False,
-                                  missing=step.stand_in_for, stand_in=inventory.NAMESPACE)
+                                  missing=step.stand_in_for, stand_in=ctx.inventory.namespace)
     ctx.emit(Progress(f"validated: {checked} object(s) passed server-side dry-run"))
 
 

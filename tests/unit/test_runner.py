@@ -25,6 +25,8 @@ class RejectingApplier:
 
 
 class Inventory:
+    namespace = "heat-k8s-hook"
+
     def __init__(self):
         self.calls = []
 
