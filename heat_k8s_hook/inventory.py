@@ -4,7 +4,12 @@ The parent lives in the records namespace (`heat-k8s-hook` unless the operator m
 to their own; `InventoryClient.namespace`), named from the deployment's stable identity
 (stack id + resource name), with the standard `applyset.kubernetes.io/*` label and annotations
 so `kubectl` sees the set. Its data also lists the exact members, so prune and DELETE need
-no cluster-wide LIST. Pure: bodies in, bodies out.
+no cluster-wide LIST: `data.members` is a JSON list of groups, one per (apiVersion, kind,
+namespace) with the sorted names, `[{"apiVersion":"v1","kind":"ConfigMap","namespace":"app",
+"names":["a","b"]}]`: 10,000 members stay far under the API server's 1 MiB ConfigMap limit
+(about 0.3 MB with 30-character names; one object per member took 1.25 MB). Parents written
+by earlier versions list one object per member (`"name"`, not `"names"`); both are read.
+Pure: bodies in, bodies out.
 """
 from __future__ import annotations
 
@@ -62,8 +67,19 @@ def parent_body(name: str, identity: str, members: Iterable[ObjectRef],
                 **({JUDGE: json.dumps(dict(judge), sort_keys=True)} if judge else {}),
             },
         },
-        "data": {"members": json.dumps([r.to_dict() for r in refs], sort_keys=True)},
+        "data": {"members": members_json(refs)},
     }
+
+
+def members_json(refs: Iterable[ObjectRef]) -> str:
+    """The members grouped by (apiVersion, kind, namespace), compact and in a stable order."""
+    groups: dict = {}
+    for ref in sorted(set(refs)):
+        d = ref.to_dict()
+        groups.setdefault((d["apiVersion"], d["kind"], d["namespace"]), []).append(d["name"])
+    return json.dumps([{"apiVersion": a, "kind": k, "namespace": ns, "names": names}
+                       for (a, k, ns), names in sorted(groups.items())],
+                      sort_keys=True, separators=(",", ":"))
 
 
 def judge_options(parent: Mapping | None) -> dict:
@@ -80,6 +96,13 @@ def members_of(parent: Mapping | None) -> list:
     if not parent:
         return []
     try:
-        return [ObjectRef.from_dict(d) for d in json.loads(parent["data"]["members"])]
-    except (KeyError, TypeError, ValueError):
+        return [ref for entry in json.loads(parent["data"]["members"]) for ref in _refs(entry)]
+    except (KeyError, TypeError, ValueError, AttributeError):
         return []
+
+
+def _refs(entry: Mapping) -> list:
+    """One recorded entry: a group with "names", or (parents written before) one "name"."""
+    if "names" not in entry:
+        return [ObjectRef.from_dict(entry)]
+    return [ObjectRef.from_dict(dict(entry, name=name)) for name in entry["names"]]
