@@ -18,6 +18,8 @@ setup(
         "jsonpath-ng>=1.5,<2",
         # the CLI's live progress view on a terminal (plain lines otherwise); 13.x runs on 3.9
         "rich>=13,<16",
+        # retries of transient API faults within the deadline (retry.py); 9.2 needs 3.10+
+        "tenacity>=9.1.2,<10",
         # Keystone: the TokenReview webhook validates tokens with it (issue 13), and the hook
         # gets its own Keystone token with it; 5.18 is the newest on PyPI
         "keystoneauth1>=4.2,<6",

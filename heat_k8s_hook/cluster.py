@@ -8,21 +8,27 @@ that pool, so there is no per-object model (de)serialization and no per-object d
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import quote, urlencode
 
+from heat_k8s_hook import retry
 from heat_k8s_hook.errors import (
     ApplyRejected,
     ClusterUnreachable,
     CredentialsRejected,
+    HookError,
     InvalidInput,
     Misconfigured,
 )
 from heat_k8s_hook.settings import DEFAULT_KUBECONFIG
+
+log = logging.getLogger("heat_k8s_hook")
 
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
@@ -161,8 +167,17 @@ class UnknownKind(InvalidInput):
 
 # --- the client --------------------------------------------------------------------------------
 
+# Before the API server has answered once, a refused connection more likely means a wrong
+# address than a restart: requests are retried this long, not until the deadline.
+FIRST_CONTACT = 8.0
+NO_DEADLINE = 30.0   # the retry window of a client used without a run's deadline
+
+
 class Cluster:
-    """A connection to one API server; thread-safe, one urllib3 pool shared by all threads."""
+    """A connection to one API server; thread-safe, one urllib3 pool shared by all threads.
+
+    Transient faults are retried within the run's deadline (`deadline`; retry.py).
+    """
 
     def __init__(self, credentials: Credentials, pool_size: int = 32):
         import urllib3
@@ -175,11 +190,11 @@ class Cluster:
         self.host = cfg.host.rstrip("/")
         self._pool = client.ApiClient(cfg).rest_client.pool_manager
         self._urllib3 = urllib3
-        self._retry = urllib3.Retry(total=4, connect=1, read=0, status=3, backoff_factor=0.2,
-                                    status_forcelist=(429, 502, 503, 504), allowed_methods=None,
-                                    raise_on_status=False, respect_retry_after_header=True)
         self._discovery: dict = {}
         self._lock = threading.Lock()
+        self.deadline: Any = None      # the run's Deadline (set by open_run): retries stop there
+        self.answered = False          # the API server has answered once
+        self.retried = 0               # requests sent again after a transient fault
 
     # requests --------------------------------------------------------------------------------
 
@@ -202,19 +217,15 @@ class Cluster:
         return self.host + path + ("?" + urlencode(q) if q else "")
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict,
-              timeout: float, stream: bool = False, retries: Any = None):
-        u3 = self._urllib3
+              timeout: float, stream: bool = False):
+        """One try, no retry here (retry.py decides); urllib3's errors become ours."""
         try:
             return self._pool.request(
                 method, url, body=body, headers=headers, preload_content=not stream,
-                timeout=u3.Timeout(connect=min(5.0, timeout), read=timeout),
-                retries=self._retry if retries is None else retries)
-        except u3.exceptions.SSLError as exc:
-            raise ClusterUnreachable(f"TLS handshake with the API server at {self.host} failed: "
-                                     f"{_reason(exc)}") from None
-        except u3.exceptions.HTTPError as exc:
-            raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.host}: "
-                                     f"{_reason(exc)}") from None
+                timeout=self._urllib3.Timeout(connect=min(5.0, timeout), read=timeout),
+                retries=False)
+        except self._urllib3.exceptions.HTTPError as exc:
+            raise retry.connection_error(exc, self.host) from None
 
     def request(self, method: str, path: str, query: Mapping | None = None,
                 body: Any = None, content_type: str | None = None, timeout: float = 30.0) -> Any:
@@ -229,9 +240,41 @@ class Cluster:
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             content_type = content_type or "application/json"
-        resp = self._send(method, self._url(path, query), data, self._headers(content_type),
-                          max(0.5, timeout))
-        return resp.status, self._decode(resp.status, resp.data, method, path)
+        url, clock = self._url(path, query), self._clock()
+        started, tries = clock(), [0]
+        end = self._patience_end(started)
+
+        def attempt() -> tuple:
+            tries[0] += 1
+            left = timeout if tries[0] == 1 else min(timeout, end - clock())
+            resp = self._send(method, url, data, self._headers(content_type), max(0.5, left))
+            self.answered = True
+            return resp.status, self._decode(resp.status, resp.data, method, path)
+        try:
+            return retry.call(attempt, method, end, self._cancelled(), self._retrying, clock)
+        except HookError as exc:
+            if tries[0] == 1:
+                raise
+            raise _again(exc, retry.gave_up(exc, tries[0], clock() - started)) from None
+
+    def _clock(self):
+        return self.deadline.clock if self.deadline is not None else time.monotonic
+
+    def _cancelled(self):
+        return self.deadline.cancelled if self.deadline is not None else None
+
+    def _patience_end(self, started: float) -> float:
+        """Retries stop at the deadline; before any answer, after FIRST_CONTACT seconds."""
+        end = self.deadline.at if self.deadline is not None else started + NO_DEADLINE
+        return end if self.answered else min(end, started + FIRST_CONTACT)
+
+    def _retrying(self, attempt: int, exc: BaseException, wait: float) -> None:
+        with self._lock:
+            self.retried += 1
+            first = self.retried == 1
+        (log.warning if first else log.debug)(
+            "API server: %s; trying again in %.1fs (transient faults are retried until the "
+            "deadline)", exc, wait)
 
     def _decode(self, status: int, data: bytes, method: str, path: str) -> Any:
         payload: Any = None
@@ -269,7 +312,7 @@ class Cluster:
         q = dict(query, watch="1", allowWatchBookmarks="true",
                  timeoutSeconds=str(max(1, int(timeout))))
         resp = self._send("GET", self._url(path, q), None, self._headers(), timeout + 5,
-                          stream=True, retries=False)
+                          stream=True)
         try:
             if resp.status != 200:
                 self._decode(resp.status, resp.read(), "WATCH", path)
@@ -281,7 +324,8 @@ class Cluster:
                     if line.strip():
                         yield json.loads(line)
         except self._urllib3.exceptions.HTTPError as exc:
-            raise ClusterUnreachable(f"watch on {path} broke: {_reason(exc)}") from None
+            raise retry.ConnectionFault(f"watch on {path} broke: {retry.describe(exc)}", True) \
+                from None
         finally:
             resp.release_conn()
 
@@ -322,15 +366,8 @@ class Cluster:
             self._discovery.pop(api_version, None)
 
 
-def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or exc
-    text = str(reason)
-    if "Connection refused" in text:
-        return "connection refused"
-    if "timed out" in text.lower():
-        return "connection timed out"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "host name not found"
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "the server's certificate is not trusted by the kubeconfig's CA"
-    return text.split(":")[-1].strip()[:200] or type(exc).__name__
+def _again(exc: HookError, message: str) -> HookError:
+    """The same error, its message saying it was retried."""
+    if isinstance(exc, ApiError):
+        return type(exc)(exc.status, exc.reason, message, exc.details)
+    return ClusterUnreachable(message)

@@ -87,6 +87,7 @@ def open_run(dep: Deployment, ctx: Context, emit: Emit,
     deadline = ctx.deadline or Deadline(start + dep.options.timeout, dep.options.timeout,
                                         ctx.clock)
     cluster = _phase("connect", ctx.connect, dep.options)
+    cluster.deadline = deadline  # transient API faults are retried until it (retry.py)
     version = _phase("connect", lambda: cluster.ping(timeout=deadline.cap(10.0)))
     emit(Progress(f"{dep.action} {dep.identity}: {len(manifests)} object(s), cluster {version}"))
     opts = dep.options

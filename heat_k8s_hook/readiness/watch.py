@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Optional
 
+from heat_k8s_hook import retry
 from heat_k8s_hook.cluster import ApiError, Cluster, NotFound, Resource
 from heat_k8s_hook.errors import ClusterUnreachable, HookError
 from heat_k8s_hook.plan import ObjectRef
@@ -128,11 +129,15 @@ class Waiter:
                 self.events.put((tag, "LIST", []) if self.gone else (tag, "FAIL", exc))
                 return
             except ApiError as exc:
-                if exc.status == 410:
+                if exc.status == 410:  # too old at the start of a watch: relist
                     rv = None
                     continue
-                self.events.put((tag, "FAIL", exc))
-                return
+                if not retry.is_transient("GET", exc) or self.clock() + backoff >= deadline:
+                    self.events.put((tag, "FAIL", exc))
+                    return
+                log.debug("watch %s: %s; trying again", path, exc)  # 503 while starting
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
             except ClusterUnreachable as exc:
                 if self.clock() + backoff >= deadline:
                     self.events.put((tag, "FAIL", exc))
@@ -173,7 +178,7 @@ class Waiter:
             raise payload
         if tag[0] == "pod":
             namespace = tag[1]
-            changed = []
+            changed = self._forget_pods(namespace, payload) if kind == "LIST" else []
             for pod in (payload if kind == "LIST" else [payload]):
                 changed += self._store_pod(namespace, pod, deleted=(kind == "DELETED"))
             return changed
@@ -214,6 +219,19 @@ class Waiter:
         for gk, owner_name in owners:
             group, _, kind = gk.rpartition("/")
             keys.append((group, kind, namespace, owner_name))
+        return keys
+
+    def _forget_pods(self, namespace: str, listing: list) -> list:
+        """A relist of pods: those deleted while no watch ran are gone (keys of their owners)."""
+        names = {pod["metadata"]["name"] for pod in listing}
+        keys = []
+        for (ns, gk, owner), bucket in self.pods.items():
+            gone = [name for name in bucket if ns == namespace and name not in names]
+            for name in gone:
+                del bucket[name]
+            if gone:
+                group, _, kind = gk.rpartition("/")
+                keys.append((group, kind, ns, owner))
         return keys
 
     def _pods_of(self, t: Target, now: datetime) -> list:
