@@ -72,6 +72,25 @@ class Misconfigured(HookError):
     code = 9
 
 
+class KeystoneRefused(HookError):
+    """Keystone refused to authenticate the run's identity: a wrong password, a disabled or
+    deleted user, an expired or deleted application credential (Keystone does not say which)."""
+
+    code = 10
+
+
+class KeystoneUnreachable(HookError):
+    """No usable answer from Keystone: refused connection, DNS, TLS, timeout, a 5xx."""
+
+    code = 11
+
+
+class TokenExpired(HookError):
+    """The run's Keystone token expired or was revoked mid-run and Keystone refused a new one."""
+
+    code = 12
+
+
 EXIT_CODES = {
     0: "success",
     InvalidInput.code: "invalid deployment (JSON, YAML, option, input, unknown kind)",
@@ -82,5 +101,9 @@ EXIT_CODES = {
     TimedOut.code: "timed out waiting for objects",
     Busy.code: "deployment locked by another controller",
     Misconfigured.code: "controller misconfigured by its operator (settings file, kubeconfig)",
+    KeystoneRefused.code: "Keystone refused the credentials (password, user, application "
+                          "credential)",
+    KeystoneUnreachable.code: "Keystone unreachable",
+    TokenExpired.code: "the Keystone token expired mid-run and could not be renewed",
     HookError.code: "internal error (a bug: please report it)",
 }

@@ -63,12 +63,16 @@ def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
         limits = settings.limits or Limits()
         dep = load_deployment(read_stdin(stdin, limits.max_stdin_bytes), limits)
         dep = dataclasses.replace(dep, options=check_options(dep.options, settings))
+        connect = functools.partial(connect_default, settings=settings)
+        mask = Masker(dep.secret_values())
+        if settings.keystone:  # the operator's choice: Keystone credentials, no kubeconfig
+            from heat_k8s_hook import keystone_auth
+            connect = keystone_auth.connector(dep, settings.keystone, mask.add)
     except HookError as exc:
         answer.send(error_result(exc.code, exc.message))
         return
-    mask = Masker()
     deadline = Deadline(started + dep.options.timeout, dep.options.timeout)
-    ctx = Context(connect=functools.partial(connect_default, settings=settings),
+    ctx = Context(connect=connect,
                   progress=lambda line: _progress(mask(line)), started=started, mask=mask,
                   settings=settings, deadline=deadline)
     partial: dict = {"stderr": []}

@@ -28,8 +28,9 @@ from heat_k8s_hook.events import (
     VerdictChanged,
     fan_out,
 )
-from heat_k8s_hook.inventory import applyset_id, parent_name
+from heat_k8s_hook.inventory import NAMESPACE, applyset_id, parent_name
 from heat_k8s_hook.inventory_client import InventoryClient
+from heat_k8s_hook.keystone_settings import records_namespace
 from heat_k8s_hook.readiness.rules import Status
 from heat_k8s_hook.render import render
 from heat_k8s_hook.report import Masker, Result, secret_values, shorten
@@ -91,7 +92,10 @@ def open_run(dep: Deployment, ctx: Context, emit: Emit,
     version = _phase("connect", lambda: cluster.ping(timeout=deadline.cap(10.0)))
     emit(Progress(f"{dep.action} {dep.identity}: {len(manifests)} object(s), cluster {version}"))
     opts = dep.options
-    records = InventoryClient(cluster, opts.field_manager, lambda: deadline.cap(30.0))
+    keystone = ctx.settings.keystone
+    records = InventoryClient(cluster, opts.field_manager, lambda: deadline.cap(30.0),
+                              records_namespace(opts.namespace, keystone, NAMESPACE))
+    records.namespace_exists = keystone is not None  # a tenant's namespace: the operator's
     set_id = applyset_id(parent_name(dep.slug), records.namespace)
     applier = Applier(cluster, opts.field_manager, opts.force_conflicts, set_id, mask=ctx.mask,
                       timeout=lambda: deadline.cap(30.0))

@@ -187,7 +187,7 @@ def _note(ctx: RunContext, step: steps.Note) -> None:
 
 def _waiter(ctx: RunContext) -> Waiter:
     opts = ctx.dep.options
-    return Waiter(ctx.cluster, inventory.applyset_id(ctx.parent_name),
+    return Waiter(ctx.cluster, ctx.applier.applyset_id,
                   wait_rules=opts.wait_rules, unschedulable_grace=opts.unschedulable_grace,
                   clock=ctx.clock, started=ctx.started, cancel=ctx.deadline.cancelled)
 

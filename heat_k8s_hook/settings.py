@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 
 from heat_k8s_hook.deployment import DEFAULT_TIMEOUT
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
+from heat_k8s_hook.keystone_settings import KeystoneSettings, parse_keystone
 from heat_k8s_hook.limits import Limits
 
 DEFAULT_PATH = "/etc/heat-k8s-hook/hook.yaml"
@@ -31,14 +32,18 @@ class Settings:
     default_kubeconfig: str = DEFAULT_KUBECONFIG
     max_timeout: float = DEFAULT_MAX_TIMEOUT
     limits: Limits = Limits()
+    keystone: Optional[KeystoneSettings] = None  # Keystone mode (keystone_settings.py)
     path: str = DEFAULT_PATH   # where they were (or would have been) read from
 
     def as_dict(self) -> dict:
         """The settings as the file spells them (for `heat-k8s-hook settings`)."""
-        return {"kubeconfig_dirs": list(self.kubeconfig_dirs),
-                "default_kubeconfig": self.default_kubeconfig,
-                "max_timeout": _number(self.max_timeout),
-                "limits": dataclasses.asdict(self.limits)}
+        out = {"kubeconfig_dirs": list(self.kubeconfig_dirs),
+               "default_kubeconfig": self.default_kubeconfig,
+               "max_timeout": _number(self.max_timeout),
+               "limits": dataclasses.asdict(self.limits)}
+        if self.keystone:
+            out["keystone"] = self.keystone.as_dict()
+        return out
 
 
 def _number(value: float) -> Any:
@@ -88,6 +93,7 @@ _FIELDS = {
     "default_kubeconfig": _absolute,
     "max_timeout": _positive,
     "limits": _limits,
+    "keystone": parse_keystone,
 }
 
 

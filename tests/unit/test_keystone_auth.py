@@ -1,0 +1,217 @@
+"""Keystone mode, without a Keystone: settings, identities, error mapping, token renewal.
+
+The real Keystone, cluster and webhook are in tests/e2e/test_keystone.py. Checked by breaking
+each rule once: with `signal_identity`'s auth_url comparison removed, the foreign-Keystone test
+went red; with `_had_token` ignored in `_failure` (every 401 a KeystoneRefused), the mid-run
+expiry test went red; with the mode check in `read_clouds_yaml` removed, the open clouds.yaml
+test went red; with `self.mask([token])` removed from `token`, the masking test went red.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+
+from heat_k8s_hook import hook
+from heat_k8s_hook.deployment import Options
+from heat_k8s_hook.errors import (
+    InvalidInput,
+    KeystoneRefused,
+    KeystoneUnreachable,
+    Misconfigured,
+    TokenExpired,
+)
+from heat_k8s_hook.keystone_auth import KeystoneCredentials
+from heat_k8s_hook.keystone_settings import (
+    Identity,
+    KeystoneSettings,
+    cloud_identity,
+    parse_keystone,
+    read_clouds_yaml,
+    records_namespace,
+    refuse_kubeconfig,
+    signal_identity,
+)
+from heat_k8s_hook.report import Masker
+from heat_k8s_hook.settings import parse_settings
+
+SECRET = "s3cr3t-Passw0rd-xyz"
+KS = {"server": "https://127.0.0.1:6443", "certificate_authority": "/etc/heat-k8s-hook/ca.crt",
+      "identity": "heat_signal"}
+SIGNAL = {"deploy_auth_url": "http://keystone.example:5000/v3", "deploy_user_id": "u1",
+          "deploy_password": SECRET, "deploy_project_id": "p1"}
+
+
+def settings(**over) -> KeystoneSettings:
+    return parse_keystone("keystone", dict(KS, **over))
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+def test_keystone_settings_parse_and_print():
+    parsed = parse_settings({"keystone": dict(KS, auth_url="http://k:5000/v3")})
+    assert parsed.keystone.identity == "heat_signal"
+    assert parsed.as_dict()["keystone"]["auth_url"] == "http://k:5000/v3"
+    assert "keystone" not in parse_settings({}).as_dict()
+
+
+@pytest.mark.parametrize("over, cause", [
+    ({"server": "http://127.0.0.1:6443"}, "keystone.server: expected an https:// URL"),
+    ({"identity": "kubeconfig"}, "keystone.identity: expected one of heat_signal, clouds_yaml"),
+    ({"identity": "clouds_yaml"}, "keystone.cloud: missing"),
+    ({"certificate_authority": "ca.crt"}, "keystone.certificate_authority: expected an absolute"),
+    ({"tokn": 1}, "keystone: unknown key(s) tokn"),
+])
+def test_bad_keystone_settings_are_code_9_naming_the_key(over, cause):
+    with pytest.raises(Misconfigured) as info:
+        parse_keystone("keystone", dict(KS, **over))
+    assert info.value.code == 9 and cause in info.value.message
+
+
+def test_missing_server_named():
+    with pytest.raises(Misconfigured, match="keystone.server: missing"):
+        parse_keystone("keystone", {k: v for k, v in KS.items() if k != "server"})
+
+
+# --- identities ------------------------------------------------------------------------------------
+
+def test_heat_signal_identity_from_the_inputs():
+    i = signal_identity(SIGNAL, settings())
+    assert (i.auth_url, i.user_id, i.project_id, i.secret) == (
+        SIGNAL["deploy_auth_url"], "u1", "p1", SECRET)
+    assert SECRET not in i.description and "u1" in i.description
+
+
+@pytest.mark.parametrize("missing", ["deploy_auth_url", "deploy_user_id", "deploy_password",
+                                     "deploy_project_id"])
+def test_missing_signal_input_is_code_2_naming_it(missing):
+    inputs = {k: v for k, v in SIGNAL.items() if k != missing}
+    with pytest.raises(InvalidInput) as info:
+        signal_identity(inputs, settings())
+    assert f"input {missing}: missing" in info.value.message and "HEAT_SIGNAL" in info.value.message
+    assert SECRET not in info.value.message
+
+
+def test_a_template_cannot_send_the_password_to_another_keystone():
+    with pytest.raises(InvalidInput, match="input deploy_auth_url: not the Keystone"):
+        signal_identity(SIGNAL, settings(auth_url="https://keystone.cloud:5000/v3"))
+    same = signal_identity(SIGNAL, settings(auth_url="http://keystone.example:5000/v3/"))
+    assert same.auth_url == "http://keystone.example:5000/v3/"
+
+
+def test_application_credential_from_clouds_yaml():
+    clouds = {"clouds": {"tenant-a": {"auth_type": "v3applicationcredential", "auth": {
+        "auth_url": "http://k:5000/v3", "application_credential_id": "ac1",
+        "application_credential_secret": SECRET}}}}
+    i = cloud_identity(clouds, settings(identity="clouds_yaml", cloud="tenant-a"))
+    assert (i.app_cred_id, i.secret) == ("ac1", SECRET)
+    assert i.description == "Keystone application credential ac1"
+    with pytest.raises(Misconfigured, match="cloud tenant-b: missing"):
+        cloud_identity(clouds, settings(identity="clouds_yaml", cloud="tenant-b"))
+    del clouds["clouds"]["tenant-a"]["auth"]["application_credential_secret"]
+    with pytest.raises(Misconfigured, match="application_credential_secret") as info:
+        cloud_identity(clouds, settings(identity="clouds_yaml", cloud="tenant-a"))
+    assert info.value.code == 9
+
+
+def test_clouds_yaml_open_to_others_is_code_9(tmp_path):
+    path = tmp_path / "clouds.yaml"
+    path.write_text("clouds: {}\n")
+    os.chmod(path, 0o644)
+    with pytest.raises(Misconfigured, match="open to group or others"):
+        read_clouds_yaml(str(path))
+    os.chmod(path, 0o600)
+    assert read_clouds_yaml(str(path)) == {"clouds": {}}
+
+
+def test_records_live_in_the_tenants_namespace():
+    assert records_namespace(None, None, "heat-k8s-hook") == "heat-k8s-hook"
+    assert records_namespace("shop", None, "heat-k8s-hook") == "heat-k8s-hook"
+    assert records_namespace("shop", settings(), "heat-k8s-hook") == "shop"
+    with pytest.raises(InvalidInput, match="option namespace: required"):
+        records_namespace(None, settings(), "heat-k8s-hook")
+
+
+def test_the_template_cannot_pick_a_kubeconfig():
+    refuse_kubeconfig(Options())
+    for opts in (Options(kubeconfig="/etc/heat-k8s-hook/kubeconfig"), Options(context="admin")):
+        with pytest.raises(InvalidInput, match="not allowed on this controller"):
+            refuse_kubeconfig(opts)
+
+
+# --- errors and renewal (keystoneauth's exception classes, no network) ----------------------------
+
+def credentials(mask=lambda values: None) -> KeystoneCredentials:
+    return KeystoneCredentials(Identity("http://k:5000/v3", SECRET, user_id="u1",
+                                        project_id="p1"), settings(), mask)
+
+
+def test_keystoneauth_errors_map_to_their_codes():
+    from keystoneauth1 import exceptions as kse
+    creds = credentials()
+    refused = creds._failure(kse.Unauthorized("The request you have made requires auth"))
+    assert isinstance(refused, KeystoneRefused) and refused.code == 10
+    assert "Keystone does not say which" in refused.message
+    down = creds._failure(kse.ConnectFailure("Unable to establish connection: Connection refused"))
+    assert isinstance(down, KeystoneUnreachable) and down.code == 11
+    assert "connection refused" in down.message
+    assert creds._failure(kse.InternalServerError()).code == 11
+    assert creds._failure(kse.BadRequest()).code == 10
+    creds._had_token = True   # the run had a token: a 401 now means it expired or was revoked
+    expired = creds._failure(kse.Unauthorized())
+    assert isinstance(expired, TokenExpired) and expired.code == 12
+    for error in (refused, down, expired):
+        assert SECRET not in error.message
+
+
+def test_renew_drops_the_token_a_bounded_number_of_times():
+    class Auth:
+        auth_ref, dropped = object(), 0
+
+        def invalidate(self):
+            self.dropped += 1
+    now = [100.0]
+    creds = KeystoneCredentials(Identity("http://k:5000/v3", SECRET), settings(),
+                                clock=lambda: now[0])
+    creds._auth, creds._obtained = Auth(), 0.0
+    answers = [creds.renew() for _ in range(7)]
+    assert answers == [True] * 5 + [False] * 2
+    assert creds._auth.dropped == 5
+
+
+def test_every_token_is_taught_to_the_masker():
+    masker = Masker()
+    creds = credentials(masker.add)
+
+    class Session:
+        def get_token(self):
+            return "gAAAAABtoken-value-0123456789"
+    creds._session, creds._auth = Session(), type("A", (), {"auth_ref": None})()
+    assert creds.token() == "gAAAAABtoken-value-0123456789"
+    assert masker("Bearer gAAAAABtoken-value-0123456789 and " + SECRET) == "Bearer ****** and ******"
+
+
+# --- the hook, with Keystone down (nothing listens on the port) -----------------------------------
+
+def test_keystone_down_is_code_11_naming_keystone(tmp_path, monkeypatch):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("not used: Keystone fails first\n")
+    conf = tmp_path / "hook.yaml"
+    conf.write_text(json.dumps({"keystone": dict(KS, certificate_authority=str(ca))}))
+    os.chmod(conf, 0o600)
+    monkeypatch.setenv("HEAT_K8S_HOOK_CONFIG", str(conf))
+    dep = {"id": "d1", "name": "web", "group": "kubectl", "options": {"namespace": "shop"},
+           "config": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+           "inputs": [{"name": k, "value": v} for k, v in
+                      dict(SIGNAL, deploy_auth_url="http://127.0.0.1:9/v3").items()]}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(dep)))
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    code = hook.main()
+    result = json.loads(out.getvalue())
+    assert code == 11 == result["deploy_status_code"]
+    last = result["deploy_stderr"].splitlines()[-1]
+    assert "cannot reach Keystone at http://127.0.0.1:9/v3" in last and "[phase: connect]" in last
+    assert SECRET not in out.getvalue()
