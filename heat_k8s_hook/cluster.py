@@ -58,6 +58,11 @@ class Credentials:
     def configuration(self) -> Any:  # kubernetes.client.Configuration
         raise NotImplementedError
 
+    def renew(self) -> bool:
+        """The API server answered 401: True when fresh credentials may be tried (a Keystone
+        token revoked or expired mid-run, keystone_auth.py); the request is sent once more."""
+        return False
+
 
 @dataclass
 class KubeconfigCredentials(Credentials):
@@ -220,12 +225,18 @@ class Cluster:
               timeout: float, stream: bool = False):
         """One try, no retry here (retry.py decides); urllib3's errors become ours."""
         try:
-            return self._pool.request(
+            resp = self._pool.request(
                 method, url, body=body, headers=headers, preload_content=not stream,
                 timeout=self._urllib3.Timeout(connect=min(5.0, timeout), read=timeout),
                 retries=False)
         except self._urllib3.exceptions.HTTPError as exc:
             raise retry.connection_error(exc, self.host) from None
+        if resp.status == 401 and self.credentials.renew():
+            resp.drain_conn()
+            resp.release_conn()
+            return self._send(method, url, body, self._headers(headers.get("Content-Type")),
+                              timeout, stream)
+        return resp
 
     def request(self, method: str, path: str, query: Mapping | None = None,
                 body: Any = None, content_type: str | None = None, timeout: float = 30.0) -> Any:
