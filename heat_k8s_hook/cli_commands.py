@@ -287,7 +287,10 @@ def _target(args):
     if args.target == "-" or os.path.isfile(args.target):
         dep = load(args.target, None, args)
         cluster = connect_default(dep.options, args.settings)
-        parent = InventoryClient(cluster, "heat-k8s-hook").get(inventory.parent_name(dep.slug))
+        from heat_k8s_hook.keystone_settings import records_namespace
+        where = records_namespace(dep.options.namespace, args.settings.keystone, inventory.NAMESPACE)
+        parent = InventoryClient(cluster, "heat-k8s-hook", namespace=where).get(
+            inventory.parent_name(dep.slug))
         return cluster, dep.identity, parent, dep.options.wait_rules, \
             dep.options.unschedulable_grace
     cluster = _connect_for(args)

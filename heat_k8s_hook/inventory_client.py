@@ -50,12 +50,21 @@ class InventoryClient:
             pass
 
     def all(self) -> list:
-        """Every deployment's parent on this cluster (ApplySet parents of this tool)."""
+        """Every deployment's parent on this cluster (ApplySet parents of this tool), in every
+        namespace (Keystone mode keeps them in the tenants' namespaces); only the records
+        namespace when the caller may not list configmaps cluster-wide."""
+        query = {"labelSelector": inventory.APPLYSET_ID}
         try:
-            listing = self.cluster.get(self.parents, {"labelSelector": inventory.APPLYSET_ID},
-                                       timeout=self.timeout())
+            listing = self.cluster.get("/api/v1/configmaps", query, timeout=self.timeout())
         except NotFound:
             return []
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            try:
+                listing = self.cluster.get(self.parents, query, timeout=self.timeout())
+            except NotFound:
+                return []
         return [p for p in listing.get("items", [])
                 if inventory.IDENTITY in (p["metadata"].get("annotations") or {})]
 
