@@ -62,6 +62,7 @@ def describe(exc: BaseException) -> str:
                           ("reset by peer", "connection reset"),
                           ("Remote end closed", "connection closed by the server"),
                           ("aborted", "connection closed by the server"),
+                          ("ended prematurely", "connection closed by the server"),
                           ("timed out", "connection timed out"),
                           ("Name or service not known", "host name not found"),
                           ("nodename nor servname", "host name not found"),
