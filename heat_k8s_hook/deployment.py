@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.ha import generation
 from heat_k8s_hook.limits import LimitExceeded, Limits, depth_exceeds
 from heat_k8s_hook.strictjson import is_plain, read_text, strict_json
 
@@ -52,6 +53,7 @@ class Options:
     wait_rules: Mapping[str, str] = field(default_factory=dict)
     unschedulable_grace: float = 15.0
     secret_inputs: tuple = ()          # input names masked like deploy_password
+    application: str | None = None     # the application identity's name (default: `name`)
 
 
 @dataclass(frozen=True)
@@ -67,27 +69,54 @@ class Deployment:
     declared_outputs: tuple = ()       # names of the SoftwareConfig's outputs
     stack_id: str = ""
     resource_name: str = ""
+    server_id: str = ""
+    generation: str = ""               # what members of a group share (ha.generation)
+
+    @property
+    def application(self) -> str:
+        """What the members of a SoftwareDeploymentGroup share: option `application`, else
+        the deployment's `name` (Heat: the deployment's `name` property or its config's name)."""
+        return self.options.application or self.name or self.resource_name
 
     @property
     def identity(self) -> str:
-        """Stable across CREATE/UPDATE/DELETE (each action gets a new `id`)."""
+        """Stable across CREATE/UPDATE/DELETE (each action gets a new `id`) and shared by
+        every member of a group: the stack + the application, or option `application` alone
+        (unique within the records namespace; a plain deployment moving into a group keeps it)."""
+        if self.options.application:  # named by the template: the same in any stack
+            return f"application/{self.options.application}"
+        if self.stack_id and self.application:
+            return f"{self.stack_id}/{self.application}"
+        return self.name or self.id
+
+    @property
+    def slug(self) -> str:
+        """A DNS-1123 name for the inventory and lease: readable prefix + identity hash."""
+        return _slug(self.stack_id, self.application, self.identity)
+
+    @property
+    def legacy_identity(self) -> str:
+        """The identity before groups (stack + resource name): its inventory is adopted."""
         if self.stack_id and self.resource_name:
             return f"{self.stack_id}/{self.resource_name}"
         return self.name or self.id
 
     @property
-    def slug(self) -> str:
-        """A DNS-1123 name for the inventory and lock: readable prefix + identity hash."""
-        stack_name = self.stack_id.split("/")[0] if self.stack_id else ""
-        base = "-".join(p for p in (stack_name, self.resource_name or self.name) if p)
-        base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:40].strip("-")
-        digest = hashlib.sha256(self.identity.encode()).hexdigest()[:10]
-        return f"{base}-{digest}" if base else f"heat-{digest}"
+    def legacy_slug(self) -> str:
+        return _slug(self.stack_id, self.resource_name or self.name, self.legacy_identity)
 
     def secret_values(self) -> list:
         """Input values that must never be printed."""
         names = SECRET_INPUTS | set(self.options.secret_inputs)
         return [v for k, v in self.inputs.items() if k in names and v not in (None, "")]
+
+
+def _slug(stack_id: str, label: str, identity: str) -> str:
+    stack_name = stack_id.split("/")[0] if stack_id else ""
+    base = "-".join(p for p in (stack_name, label) if p)
+    base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
+    return f"{base}-{digest}" if base else f"heat-{digest}"
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -154,6 +183,12 @@ def _names(value: Any) -> tuple:
     return tuple(value)
 
 
+def _application(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}", value):
+        raise InvalidInput(f"option {name}: expected a name (letters, digits, '_', '.', '-')")
+    return value
+
+
 _OPTION_PARSERS = {
     "namespace": _namespace,
     "kubeconfig": _text,
@@ -168,6 +203,7 @@ _OPTION_PARSERS = {
     "wait_rules": lambda _n, v: _wait_rules(v),
     "unschedulable_grace": _positive,
     "secret_inputs": lambda _n, v: _names(v),
+    "application": lambda n, v: _application(n, v),
 }
 KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
 
@@ -304,6 +340,8 @@ def parse_deployment(raw: Any) -> Deployment:
         declared_outputs=declared,
         stack_id=str(inputs.get("deploy_stack_id") or ""),
         resource_name=str(inputs.get("deploy_resource_name") or ""),
+        server_id=str(inputs.get("deploy_server_id") or ""),
+        generation=generation(raw.get("config"), raw.get("options"), inputs_raw, action),
     )
 
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
-from heat_k8s_hook import runner, steps
+from heat_k8s_hook import coordinate, runner, steps
 from heat_k8s_hook.apply import Applier
 from heat_k8s_hook.cluster import Cluster, resolve_credentials
 from heat_k8s_hook.deadline import Deadline
@@ -142,7 +142,10 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
         return
     manifests = rendered(dep, ctx)
     with open_run(dep, ctx, emit, manifests) as run_ctx:
-        runner.run(run_ctx, plan_for(run_ctx, manifests)[1])
+        # one member of a group applies, the others answer with its outcome (coordinate.py)
+        coordinate.run(run_ctx, ctx.mask, ctx.settings.lease_duration,
+                       lambda: runner.run(run_ctx, plan_for(run_ctx, manifests)[1]),
+                       lambda: coordinate.matches(plan_for(run_ctx, manifests)[0]))
 
 
 def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> Result:

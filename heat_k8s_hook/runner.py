@@ -48,6 +48,7 @@ class RunContext:
     items: dict = field(default_factory=dict)     # ref.key -> apply.Item
     live: dict = field(default_factory=dict)      # ref.key -> live object
     changes: dict = field(default_factory=dict)   # ref.key -> Change (apply, prune, delete)
+    adopted: str = ""   # the parent under the identity before groups, taken over (adopt_parent)
 
     @property
     def parent_name(self) -> str:
@@ -59,7 +60,7 @@ class RunContext:
 def gather(ctx: RunContext, manifests: list) -> steps.Facts:
     """Inventory, discovery, live members and missing namespaces: what the planner needs."""
     dep, opts = ctx.dep, ctx.dep.options
-    parent = ctx.inventory.get(ctx.parent_name)
+    parent = ctx.inventory.get(ctx.parent_name) or adopt_parent(ctx)
     previous = tuple(inventory.members_of(parent))
     objects: tuple = ()
     missing: frozenset = frozenset()
@@ -74,6 +75,21 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
             deferred=it.resource is None, wait=_wants_wait(it.body)) for it in items)
     return steps.Facts(dep.action, objects, previous, parent is not None, missing,
                        opts.wait, opts.prune, tuple(opts.outputs), opts.allow_empty)
+
+
+def adopt_parent(ctx: RunContext):
+    """No parent under the application identity: the one under the identity before groups
+    (stack + resource name), if any. Its members become this run's previous set; the run
+    records them under the new name and forgets the old parent (DELETE uses the old set id)."""
+    legacy = inventory.parent_name(ctx.dep.legacy_slug)
+    parent = ctx.inventory.get(legacy) if legacy != ctx.parent_name else None
+    if parent is not None:
+        ctx.adopted = legacy
+        ctx.emit(Progress(f"adopting inventory {ctx.inventory.namespace}/{legacy} "
+                          f"(identity {ctx.dep.legacy_identity})"))
+        if ctx.dep.action == "DELETE":
+            ctx.applier.applyset_id = inventory.applyset_id(legacy, ctx.inventory.namespace)
+    return parent
 
 
 def _wants_wait(body: dict) -> bool:
@@ -147,6 +163,9 @@ def _record(ctx: RunContext, step: steps.RecordInventory) -> None:
     ctx.inventory.record(ctx.parent_name, ctx.dep.identity, step.members,
                          {"wait_rules": dict(opts.wait_rules),
                           "unschedulable_grace": opts.unschedulable_grace})
+    if ctx.adopted:
+        ctx.inventory.forget(ctx.adopted)
+        ctx.adopted = ""
 
 
 def _apply_stage(ctx: RunContext, step: steps.ApplyStage) -> None:
@@ -178,6 +197,8 @@ def _delete(ctx: RunContext, step: steps.Delete) -> None:
 
 def _forget(ctx: RunContext, step) -> None:
     ctx.inventory.forget(ctx.parent_name)
+    if ctx.adopted:
+        ctx.inventory.forget(ctx.adopted)
     ctx.emit(Progress(f"deleted: {len(ctx.changes)} object(s)"))
 
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 
 from heat_k8s_hook.deployment import DEFAULT_TIMEOUT
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
+from heat_k8s_hook.ha import DEFAULT_LEASE_SECONDS
 from heat_k8s_hook.keystone_settings import KeystoneSettings, parse_keystone
 from heat_k8s_hook.limits import Limits
 
@@ -33,6 +34,7 @@ class Settings:
     max_timeout: float = DEFAULT_MAX_TIMEOUT
     limits: Limits = Limits()
     keystone: Optional[KeystoneSettings] = None  # Keystone mode (keystone_settings.py)
+    lease_duration: float = DEFAULT_LEASE_SECONDS  # seconds before a dead applier's Lease lapses
     path: str = DEFAULT_PATH   # where they were (or would have been) read from
 
     def as_dict(self) -> dict:
@@ -40,7 +42,8 @@ class Settings:
         out = {"kubeconfig_dirs": list(self.kubeconfig_dirs),
                "default_kubeconfig": self.default_kubeconfig,
                "max_timeout": _number(self.max_timeout),
-               "limits": dataclasses.asdict(self.limits)}
+               "limits": dataclasses.asdict(self.limits),
+               "lease_duration": _number(self.lease_duration)}
         if self.keystone:
             out["keystone"] = self.keystone.as_dict()
         return out
@@ -94,6 +97,7 @@ _FIELDS = {
     "max_timeout": _positive,
     "limits": _limits,
     "keystone": parse_keystone,
+    "lease_duration": _positive,
 }
 
 

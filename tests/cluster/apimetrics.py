@@ -11,15 +11,16 @@ _SAMPLE = re.compile(r'^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-def writes(kubectl, resources) -> int:
-    """Non-dry-run write requests the API server counted so far for these resources."""
+def writes(kubectl, resources, verbs=WRITE_VERBS) -> int:
+    """Non-dry-run write requests the API server counted so far for these resources (only
+    `verbs`: creates and updates alone leave out the namespace controller's deletes)."""
     total = 0
     for line in kubectl("get", "--raw", "/metrics").splitlines():
         match = _SAMPLE.match(line)
         if not match:
             continue
         labels = dict(_LABEL.findall(match["labels"]))
-        if labels.get("verb") in WRITE_VERBS and not labels.get("dry_run") \
+        if labels.get("verb") in verbs and not labels.get("dry_run") \
                 and labels.get("resource") in resources and not labels.get("subresource"):
             total += int(float(match["value"]))
     return total

@@ -97,9 +97,11 @@ def test_identity_is_stable_across_actions():
         {"name": "deploy_action", "value": "CREATE"}]))
     delete = parse_deployment(dep(id="two", inputs=inputs + [
         {"name": "deploy_action", "value": "DELETE"}]))
-    assert create.identity == delete.identity == "app/1234/web_deployment"
+    assert create.identity == delete.identity == "app/1234/d1"   # stack + name (issue 15)
+    assert create.legacy_identity == "app/1234/web_deployment"   # adopted when found
     assert create.slug == delete.slug
-    assert create.slug.startswith("app-web-deployment-")
+    assert create.slug.startswith("app-d1-")
+    assert create.legacy_slug.startswith("app-web-deployment-")
     assert len(create.slug) <= 52
 
 

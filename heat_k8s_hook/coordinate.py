@@ -1,0 +1,174 @@
+"""Around a run: take the application's Lease and apply, or follow the member that holds it.
+
+`run` loops on `ha.decide` over the Lease as last seen: acquire (create/update with the
+resourceVersion read), follow (watch the Lease until the holder records its outcome or its
+claim lapses), or answer from the recorded outcome (after a cheap read-only check when this
+member arrived late). Every wait counts against this member's own deadline.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from heat_k8s_hook import ha
+from heat_k8s_hook.cluster import NotFound
+from heat_k8s_hook.errors import HookError, TimedOut
+from heat_k8s_hook.events import ObjectChanged, OutputRead, Progress
+from heat_k8s_hook.lease import LeaseClient, Lost, Renewer
+from heat_k8s_hook.plan import Action, ObjectRef
+from heat_k8s_hook.report import shorten
+
+
+class Recorded(HookError):
+    """The applier's failure, answered by a member that did not apply (its code, its words)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def matches(facts) -> bool:
+    """The cheap check of a late member: nothing to write (every object as applied, the
+    inventory lists exactly them; for DELETE, the inventory is gone)."""
+    if facts.action == "DELETE":
+        return not facts.has_inventory
+    wanted = {p.ref.key for p in facts.objects}
+    return facts.has_inventory and wanted == {r.key for r in facts.previous} and \
+        all(p.unchanged and not p.deferred for p in facts.objects)
+
+
+def _client(run_ctx) -> LeaseClient:
+    deadline = run_ctx.deadline
+    # Lease calls still go out just past the deadline: the release must record a timeout too.
+    return LeaseClient(run_ctx.cluster, run_ctx.inventory.namespace, run_ctx.parent_name,
+                       lambda: max(1.0, min(10.0, deadline.at + 2.0 - time.monotonic())))
+
+
+def run(run_ctx, mask, seconds: float, work: Callable[[], None],
+        check: Callable[[], bool]) -> bool:
+    """Apply as the holder, or answer as a follower; `work` is the whole run, `check` the
+    late member's read-only check. True when this member ran `work` (it applied)."""
+    dep, emit = run_ctx.dep, run_ctx.emit
+    client = _client(run_ctx)
+    me = ha.Holder.me(dep.resource_name)
+    lease, following, checked = client.get(), False, False
+    moved = ha.moved_from(lease, dep.stack_id, dep.action)
+    if moved:
+        emit(Progress(f"not deleted: application {dep.identity} was last applied from stack "
+                      f"{moved}; left to it"))
+        return False
+    while True:
+        decision = ha.decide(lease, dep.generation, me.member, time.time(), following, checked)
+        if decision.move is ha.Move.CHECK and check():
+            if decision.outcome.member == me.member:
+                work()   # its own re-delivery, nothing to write: no Lease needed
+                return True
+            return answer(emit, decision.outcome, dep.generation)
+        if decision.move is ha.Move.ANSWER:
+            return answer(emit, decision.outcome, dep.generation)
+        if decision.move is ha.Move.CHECK:
+            emit(Progress(f"the objects changed since member {decision.holder} applied: "
+                          "applying again"))
+            checked = True
+            continue
+        if decision.move is ha.Move.FOLLOW:
+            if not following:
+                emit(Progress(f"member {decision.holder} holds Lease {client.namespace}/"
+                              f"{client.name}: waiting for its outcome"))
+            following = True
+            lease = follow(client, lease, run_ctx.deadline, decision.holder)
+            continue
+        held = acquire(run_ctx, client, lease, me, seconds)
+        if held is None:
+            lease = client.get()
+            continue
+        hold(run_ctx, client, held, me, mask, work)
+        return True
+
+
+def acquire(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
+            seconds: float) -> Optional[dict]:
+    """The Lease claimed by this member, or None when another member won the race."""
+    dep = run_ctx.dep
+    body = ha.acquire_body(lease, client.name, client.namespace, dep.identity, me,
+                           dep.generation, max(1, round(seconds)), time.time())
+    try:
+        try:
+            return client.write(body, create=lease is None)
+        except Lost:
+            if lease is not None or client.get() is not None:
+                raise
+            run_ctx.inventory.ensure_namespace()   # a fresh records namespace
+            return client.write(body, create=True)
+    except Lost:
+        return None
+
+
+def follow(client: LeaseClient, lease: Optional[dict], deadline, holder: str) -> Optional[dict]:
+    """The Lease at its next change, or when the holder's claim lapses (watch, no polling)."""
+    try:
+        left = deadline.remaining()
+    except TimedOut:
+        late = TimedOut(f"deadline of {deadline.timeout:g}s passed while member {holder} "
+                        f"applied (Lease {client.namespace}/{client.name})")
+        late.phase = "wait for applier"
+        raise late from None
+    lapse = ha.expires_at(lease) - time.time()
+    seconds = max(1.0, min(left, lapse + 0.5))
+    version = ((lease or {}).get("metadata") or {}).get("resourceVersion", "")
+    try:
+        for changed in client.changes(version, seconds):
+            return changed
+    except NotFound:
+        return None
+    except HookError:   # the watch broke: read the Lease again
+        time.sleep(min(1.0, max(0.0, left - 0.1)))
+    return client.get()
+
+
+def hold(run_ctx, client: LeaseClient, lease: dict, me: ha.Holder, mask, work) -> None:
+    """Apply while renewing the Lease; then release it with the outcome for the others."""
+    dep = run_ctx.dep
+    renewer = Renewer(client, lease, run_ctx.deadline).start()
+    changes: list = []
+    outputs: dict = {}
+    inner = run_ctx.emit
+
+    def recording(event) -> None:
+        if isinstance(event, ObjectChanged):
+            changes.append((event.ref.to_dict(), event.action.value))
+        elif isinstance(event, OutputRead):
+            outputs[event.name] = mask.value(event.value)
+        inner(event)
+    run_ctx.emit = recording
+    inner(Progress(f"applied by this member, {me} (Lease {client.namespace}/{client.name}, "
+                   f"generation {dep.generation})"))
+
+    def outcome(code: int, error: str = "") -> ha.Outcome:
+        return ha.Outcome(dep.generation, code, tuple(changes), outputs, error, str(me), dep.id,
+                          dep.stack_id, dep.action)
+    try:
+        work()
+    except HookError as exc:
+        renewer.release(outcome(exc.code, shorten(mask(exc.in_phase()))))
+        raise
+    except BaseException:
+        renewer.stopped.set()   # a bug: the claim lapses and another member takes over
+        raise
+    finally:
+        run_ctx.emit = inner
+    if not renewer.release(outcome(0)):
+        inner(Progress(f"Lease {client.namespace}/{client.name} was taken over before the end"))
+
+
+def answer(emit, outcome: ha.Outcome, generation: str) -> bool:
+    """This member's answer: the applier's code, change set and outputs."""
+    emit(Progress(f"applied by member {outcome.applier} (generation {generation}): "
+                  "this member answers with its outcome and wrote nothing"))
+    for ref, action in outcome.changes:
+        emit(ObjectChanged(ObjectRef.from_dict(ref), Action(action)))
+    for name, value in outcome.outputs.items():
+        emit(OutputRead(name, value))
+    if outcome.code:
+        raise Recorded(outcome.code, outcome.error)
+    return False

@@ -1,0 +1,229 @@
+"""One applier per application: the pure rules of the Lease and the recorded outcome.
+
+Members of an `OS::Heat::SoftwareDeploymentGroup` (one per controller) receive the same
+deployment at about the same time. They share the application identity (deployment.identity)
+and the *generation* (a hash of config, options, user inputs and action); one of them holds a
+`coordination.k8s.io/v1` Lease named after the identity and applies, the others follow it and
+answer with the outcome it records on the Lease. Pure: Lease bodies in, decisions out; the
+Lease I/O is `lease.py`, the glue around a run `coordinate.py`.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping, Optional
+
+OUTCOME = "heat-k8s-hook.dev/outcome"        # the holder's outcome, JSON (masked, like the result)
+GENERATION = "heat-k8s-hook.dev/generation"  # what the current holder applies
+IDENTITY = "heat-k8s-hook.dev/deployment"
+DEFAULT_LEASE_SECONDS = 15
+MAX_RECORD_LINES = 2000   # change-set lines kept in the record (an annotation is at most 256 KiB)
+
+
+def generation(config: Any, options: Any, inputs: Any, action: str) -> str:
+    """What every member of a group shares: config, options, user inputs (no per-member
+    `deploy_*` value, no per-action `id`) and the action."""
+    user = sorted(((i.get("name"), i.get("value")) for i in inputs or []
+                   if isinstance(i, Mapping) and isinstance(i.get("name"), str)
+                   and not i["name"].startswith("deploy_")), key=lambda p: p[0])
+    text = json.dumps([config, options, user, action], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# -- who holds it ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Holder:
+    """A member as the Lease names it: `<member>@<host>:<pid>` (holderIdentity).
+
+    `member` is the deployment's deploy_resource_name (the key in the group's `servers`);
+    host and pid name the hook process, so an operator (or a test) finds and stops it."""
+
+    member: str
+    host: str
+    pid: int
+
+    def __str__(self) -> str:
+        return f"{self.member}@{self.host}:{self.pid}"
+
+    @classmethod
+    def me(cls, member: str) -> "Holder":
+        return cls(member or "-", socket.gethostname(), os.getpid())
+
+    @classmethod
+    def parse(cls, text: str) -> Optional["Holder"]:
+        member, at, rest = (text or "").rpartition("@")
+        host, colon, pid = rest.rpartition(":")
+        if not (at and colon and pid.isdigit()):
+            return None
+        return cls(member, host, int(pid))
+
+
+# -- time as the Lease spells it (MicroTime) --------------------------------------------------
+
+def micro_time(now: float) -> str:
+    moment = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: Any) -> Optional[float]:
+    if not isinstance(text, str):
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            moment = datetime.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return None
+
+
+def spec_of(lease: Optional[Mapping]) -> Mapping:
+    return (lease or {}).get("spec") or {}
+
+
+def holder_of(lease: Optional[Mapping]) -> str:
+    return spec_of(lease).get("holderIdentity") or ""
+
+
+def expires_at(lease: Optional[Mapping]) -> float:
+    """When the holder's claim lapses (wall clock); 0 when nobody holds it."""
+    spec = spec_of(lease)
+    renewed = parse_time(spec.get("renewTime")) or parse_time(spec.get("acquireTime"))
+    if not spec.get("holderIdentity") or renewed is None:
+        return 0.0
+    return renewed + float(spec.get("leaseDurationSeconds") or DEFAULT_LEASE_SECONDS)
+
+
+# -- the outcome ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the applier answered: the same code, change set and outputs for every member."""
+
+    generation: str
+    code: int
+    changes: tuple = ()             # (ObjectRef dict, action value) pairs
+    outputs: Mapping = field(default_factory=dict)
+    error: str = ""                 # the ERROR line's text (masked, cut), "" on success
+    applier: str = ""               # str(Holder)
+    deployment_id: str = ""         # the applier's deployment `id` (per member and action)
+    stack: str = ""                 # the applier's deploy_stack_id
+    action: str = ""
+
+    @property
+    def member(self) -> str:
+        holder = Holder.parse(self.applier)
+        return holder.member if holder else ""
+
+    def encode(self) -> str:
+        changes = list(self.changes)
+        if len(changes) > MAX_RECORD_LINES:
+            changes = changes[:MAX_RECORD_LINES]
+        return json.dumps({"generation": self.generation, "code": self.code,
+                           "changes": [list(c) for c in changes], "outputs": dict(self.outputs),
+                           "error": self.error, "applier": self.applier,
+                           "id": self.deployment_id, "stack": self.stack,
+                           "action": self.action}, sort_keys=True)
+
+    @classmethod
+    def decode(cls, text: Any) -> Optional["Outcome"]:
+        try:
+            raw = json.loads(text)
+            return cls(str(raw["generation"]), int(raw["code"]),
+                       tuple((dict(r), str(a)) for r, a in raw.get("changes") or []),
+                       dict(raw.get("outputs") or {}), str(raw.get("error") or ""),
+                       str(raw.get("applier") or ""), str(raw.get("id") or ""),
+                       str(raw.get("stack") or ""), str(raw.get("action") or ""))
+        except (TypeError, ValueError, KeyError):
+            return None
+
+
+def outcome_of(lease: Optional[Mapping]) -> Optional[Outcome]:
+    annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
+    return Outcome.decode(annotations[OUTCOME]) if OUTCOME in annotations else None
+
+
+# -- the decision ---------------------------------------------------------------------------
+
+class Move(Enum):
+    ACQUIRE = "acquire"     # nobody holds it (or the holder's claim lapsed): apply
+    FOLLOW = "follow"       # another member holds it: watch for its outcome
+    ANSWER = "answer"       # the outcome for this generation is recorded: answer with it
+    CHECK = "check"         # a success is recorded: answer from it if the objects still match
+
+
+@dataclass(frozen=True)
+class Decision:
+    move: Move
+    holder: str = ""
+    outcome: Optional[Outcome] = None
+
+
+def decide(lease: Optional[Mapping], generation_: str, member: str, now: float,
+           following: bool, checked: bool = False) -> Decision:
+    """What a member does next, from the Lease as last seen.
+
+    An outcome for this generation answers a member that was following (whatever its code).
+    A member that arrives after a success answers from it only once the objects still match
+    (CHECK, then `checked`); when the success is this member's own (a re-delivery of the same
+    deployment), a match means a run with nothing to write. Else: follow a live holder, or
+    acquire.
+    """
+    outcome = outcome_of(lease)
+    if outcome and outcome.generation == generation_:
+        own = outcome.member == member
+        if following and not own:
+            return Decision(Move.ANSWER, outcome.applier, outcome)
+        if outcome.code == 0 and not checked:
+            return Decision(Move.CHECK, outcome.applier, outcome)
+    holder = holder_of(lease)
+    if holder and expires_at(lease) > now:
+        return Decision(Move.FOLLOW, holder)
+    return Decision(Move.ACQUIRE, holder)
+
+
+def moved_from(lease: Optional[Mapping], stack_id: str, action: str) -> str:
+    """The stack a DELETE must leave the application to: it was last applied from another
+    stack (a plain deployment replaced by a group with the same option `application`)."""
+    outcome = outcome_of(lease)
+    if action != "DELETE" or not outcome or not outcome.stack or not stack_id:
+        return ""
+    if outcome.action != "DELETE" and outcome.code == 0 and outcome.stack != stack_id:
+        return outcome.stack
+    return ""
+
+
+# -- Lease bodies ---------------------------------------------------------------------------
+
+def acquire_body(lease: Optional[Mapping], name: str, namespace: str, identity: str,
+                 holder: Holder, generation_: str, seconds: int, now: float) -> dict:
+    """The Lease claimed by `holder` (create when `lease` is None, else an update carrying
+    its resourceVersion: optimistic concurrency, a 409 means someone else won)."""
+    spec = dict(spec_of(lease))
+    transitions = int(spec.get("leaseTransitions") or 0) + (1 if lease else 0)
+    metadata = dict((lease or {}).get("metadata") or {"name": name, "namespace": namespace})
+    metadata["annotations"] = dict(metadata.get("annotations") or {},
+                                   **{GENERATION: generation_, IDENTITY: identity})
+    stamp = micro_time(now)
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": metadata,
+            "spec": {"holderIdentity": str(holder), "leaseDurationSeconds": int(seconds),
+                     "acquireTime": stamp, "renewTime": stamp, "leaseTransitions": transitions}}
+
+
+def renew_body(lease: Mapping, now: float) -> dict:
+    return dict(lease, spec=dict(spec_of(lease), renewTime=micro_time(now)))
+
+
+def release_body(lease: Mapping, outcome: Outcome) -> dict:
+    """The Lease freed, with the outcome for the members that follow or arrive later."""
+    metadata = dict(lease.get("metadata") or {})
+    metadata["annotations"] = dict(metadata.get("annotations") or {},
+                                   **{OUTCOME: outcome.encode()})
+    spec = {k: v for k, v in spec_of(lease).items() if k != "holderIdentity"}
+    return dict(lease, metadata=metadata, spec=spec)

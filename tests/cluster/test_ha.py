@@ -1,0 +1,220 @@
+"""A SoftwareDeploymentGroup across three controllers, as process-level tests (issue 15).
+
+Three real hook processes (hooks/kubectl, JSON on stdin, as 55-heat-config runs it) receive
+the same deployment at once, as the members of one group do: same deploy_stack_id and name,
+config, options and inputs; their own id, deploy_resource_name and deploy_server_id. What the
+API server counted (apimetrics) proves one applier; objects' resourceVersions prove the late
+member wrote nothing. The kinds counted (ResourceQuota, PodDisruptionBudget) are used by no other test, so
+concurrent tests on the shared cluster do not add to the counts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from apimetrics import writes
+from hookrun import HOOK, Run, deployment
+
+COUNTED = ("resourcequotas", "poddisruptionbudgets")
+UPSERTS = frozenset({"POST", "PUT", "PATCH", "APPLY"})   # not the namespace controller's deletes
+FIGURES: dict = {}
+
+
+def app(ns: str, image: str = "nginx:1.27", min_ready: int = 0) -> list:
+    spec = {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "web", "image": image}]}}}
+    if min_ready:
+        spec["minReadySeconds"] = min_ready
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "rq", "namespace": ns},
+         "spec": {"hard": {"pods": {"get_input": "pods"}}}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": {"name": "web", "namespace": ns},
+         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "web", "namespace": ns}, "spec": spec},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
+         "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
+    ]
+
+
+def members(ns: str, stack: str, count: int = 3, action: str = "CREATE", **kw) -> list:
+    """One deployment per member, as a SoftwareDeploymentGroup derives them."""
+    options = dict({"timeout": 90, "outputs": {"web_ip": "Service/web:{.spec.clusterIP}"}},
+                   **kw.pop("options", {}))
+    deps = []
+    for i in range(count):
+        dep = deployment(kw.get("docs") or app(ns), inputs=[{"name": "pods", "value": "50"}],
+                         options=options, action=action, stack=stack, resource=str(i),
+                         outputs=["web_ip"])
+        dep["name"] = f"{stack}-web_config-x1y2"     # the config's name: shared by the members
+        for item in dep["inputs"]:
+            if item["name"] == "deploy_server_id":
+                item["value"] = f"controller-{i}"
+        deps.append(dep)
+    return deps
+
+
+def start(dep: dict, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, str(HOOK)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **env))
+    proc.stdin.write(json.dumps(dep))
+    proc.stdin.close()
+    proc.stdin = None   # communicate() must not flush it again
+    proc.started = time.monotonic()
+    return proc
+
+
+def finish(proc: subprocess.Popen, timeout: float = 150) -> Run:
+    out, err = proc.communicate(timeout=timeout)
+    elapsed = time.monotonic() - proc.started
+    try:
+        result = json.loads(out)
+    except ValueError:
+        raise AssertionError(f"hook stdout is not one JSON object: {out!r}\n{err}") from None
+    for secret in ("Pa55w0rd-never-printed", "TOPSECRETSIGNATURE"):
+        assert secret not in out + err, "a secret input was printed"
+    return Run(result, err, elapsed, proc.returncode, out)
+
+
+def run_all(deps: list, env: dict) -> list:
+    procs = [start(d, env) for d in deps]
+    return [finish(p) for p in procs]
+
+
+def lease(kubectl, stack: str):
+    """The group's Lease (the only one whose identity annotation names this stack)."""
+    items = json.loads(kubectl("get", "leases", "-n", "heat-k8s-hook", "-o", "json"))["items"]
+    mine = [i for i in items if (i["metadata"].get("annotations") or {}).get(
+        "heat-k8s-hook.dev/deployment", "").startswith(f"{stack}/")]
+    assert len(mine) <= 1, [i["metadata"]["name"] for i in mine]
+    return mine[0] if mine else None
+
+
+def applier_of(runs: list) -> list:
+    return [i for i, r in enumerate(runs) if "applied by this member" in r.err]
+
+
+def test_three_members_one_applier_then_a_late_member(kubectl, hook_env):
+    """Exactly one of three concurrent members applies; all answer alike; a late member
+    answers from the record with zero writes.
+
+    Broken on purpose once (coordinate.run made to always apply, with no Lease): the server
+    counted 3 writes per ResourceQuota/PodDisruptionBudget object instead of 1, and no run's stderr named
+    another member as the applier; the test went red.
+    """
+    stack = f"s{uuid.uuid4().hex[:6]}"
+    one_ns, ns = f"t-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
+    # one member alone first: the baseline for time and writes
+    before = writes(kubectl, COUNTED, UPSERTS)
+    single = run_all(members(one_ns, f"{stack}a", count=1), hook_env)[0]
+    single_writes = writes(kubectl, COUNTED, UPSERTS) - before
+    assert single.code == 0, single.err
+    assert single_writes == 2, single_writes
+
+    before = writes(kubectl, COUNTED, UPSERTS)
+    t0 = time.monotonic()
+    runs = run_all(members(ns, stack), hook_env)
+    group_time = time.monotonic() - t0
+    group_writes = writes(kubectl, COUNTED, UPSERTS) - before
+    assert [r.code for r in runs] == [0, 0, 0], "\n---\n".join(r.err for r in runs)
+    assert group_writes == single_writes, "more than one member applied"
+    assert len({json.dumps(r.result.get("web_ip")) for r in runs}) == 1
+    assert runs[0].result["web_ip"] == kubectl.get("service", "web", "-n", ns)["spec"]["clusterIP"]
+    assert len({r.result["deploy_stdout"] for r in runs}) == 1
+    appliers = applier_of(runs)
+    assert len(appliers) == 1, [r.err for r in runs]
+    holder = f"{appliers[0]}@"
+    for i, r in enumerate(runs):
+        if i not in appliers:
+            assert f"applied by member {holder}" in r.err, r.err
+    held = lease(kubectl, stack)
+    assert held and not held["spec"].get("holderIdentity")   # released, outcome recorded
+
+    # A late member (say a controller whose agent polled later): record + cheap check only.
+    parent = kubectl.get("configmap", "-n", "heat-k8s-hook", held["metadata"]["name"])
+    before = writes(kubectl, COUNTED, UPSERTS)
+    late = run_all(members(ns, stack, count=4)[3:], hook_env)[0]
+    assert late.code == 0, late.err
+    assert writes(kubectl, COUNTED, UPSERTS) == before, late.err
+    assert lease(kubectl, stack)["metadata"]["resourceVersion"] == \
+        held["metadata"]["resourceVersion"], "the late member wrote the Lease"
+    after = kubectl.get("configmap", "-n", "heat-k8s-hook", held["metadata"]["name"])
+    assert after["metadata"]["resourceVersion"] == parent["metadata"]["resourceVersion"], \
+        (late.err, parent, after)
+    assert late.result["deploy_stdout"] == runs[0].result["deploy_stdout"]
+    assert late.result["web_ip"] == runs[0].result["web_ip"]
+    assert f"applied by member {holder}" in late.err
+    FIGURES.update(single_s=round(single.elapsed, 1), group_s=round(group_time, 1),
+                   late_s=round(late.elapsed, 1), single_writes=single_writes,
+                   group_writes=group_writes)
+    print(f"\nFIGURES {FIGURES}")
+    for n in (ns, one_ns):
+        kubectl("delete", "namespace", n, "--wait=false", check=False)
+
+
+def test_holder_killed_mid_apply_another_member_takes_over(kubectl, hook_env, tmp_path):
+    """SIGKILL the process the Lease names while it waits for readiness: once its claim
+    lapses another member takes over and converges; every surviving member answers 0.
+
+    Broken on purpose once (the follower never re-decided when the holder's claim lapsed):
+    the survivors timed out with code 7 and the test went red.
+    """
+    settings = tmp_path / "hook.yaml"
+    settings.write_text("lease_duration: 5\n")
+    settings.chmod(0o600)
+    env = dict(hook_env, HEAT_K8S_HOOK_CONFIG=str(settings))
+    stack, ns = f"s{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:8]}"
+    procs = [start(d, env) for d in members(ns, stack, docs=app(ns, min_ready=12))]
+    end = time.monotonic() + 40
+    held = None
+    while time.monotonic() < end:
+        held = lease(kubectl, stack)
+        if held and held["spec"].get("holderIdentity") and \
+                kubectl.get("deployment", "web", "-n", ns):
+            break
+        time.sleep(0.3)
+    assert held, "no member took the Lease"
+    holder = held["spec"]["holderIdentity"]
+    pid = int(holder.rpartition(":")[2])
+    victim = [p for p in procs if p.pid == pid]
+    assert victim, f"the Lease names {holder}, not one of the members"
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    runs = [finish(p) for p in procs if p.pid != pid]
+    assert [r.code for r in runs] == [0, 0], [r.err for r in runs]
+    taken = lease(kubectl, stack)
+    assert taken["spec"].get("leaseTransitions", 0) >= 1
+    takeover = [r for r in runs if "applied by this member" in r.err]
+    assert len(takeover) == 1, [r.err for r in runs]
+    assert kubectl.get("deployment", "web", "-n", ns)["status"].get("availableReplicas") == 2
+    FIGURES.update(takeover_s=round(max(r.elapsed for r in runs) -
+                                    (killed - min(p.started for p in procs)), 1))
+    print(f"\nFIGURES {FIGURES}")
+    kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_failing_deployment_gives_every_member_the_same_failure(kubectl, hook_env):
+    """A bad image: one member applies and fails; the others answer with its code and cause.
+
+    Broken on purpose once (followers answered only from a success): they applied again and
+    the server counted more writes than one applier's; the test went red.
+    """
+    stack, ns = f"s{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:8]}"
+    before = writes(kubectl, COUNTED, UPSERTS)
+    runs = run_all(members(ns, stack, docs=app(ns, image="nginx:missing")), hook_env)
+    assert [r.code for r in runs] == [6, 6, 6], [r.err for r in runs]
+    assert writes(kubectl, COUNTED, UPSERTS) - before == 2
+    causes = {r.err.strip().splitlines()[-1] for r in runs}
+    assert len(causes) == 1, causes
+    assert "ImagePull" in causes.pop()
+    assert len(applier_of(runs)) == 1
+    kubectl("delete", "namespace", ns, "--wait=false", check=False)

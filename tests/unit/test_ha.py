@@ -1,0 +1,131 @@
+"""The pure rules of one applier per application (ha.py): identity, generation, decisions."""
+from __future__ import annotations
+
+import pytest
+
+from heat_k8s_hook import ha
+from heat_k8s_hook.coordinate import matches
+from heat_k8s_hook.deployment import parse_deployment
+from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.steps import Facts, Planned
+
+NOW = 1_800_000_000.0
+
+
+def member(i: int, action="CREATE", replicas="2", options=None, name="s-web_config-x1"):
+    """A member of a SoftwareDeploymentGroup as Heat derives it (software_deployment.py:
+    same deploy_stack_id and name, its own id, deploy_resource_name and deploy_server_id)."""
+    return parse_deployment({
+        "id": f"id-{i}-{action}", "name": name, "group": "kubectl", "config": "kind: X",
+        "options": options, "outputs": [],
+        "inputs": [{"name": "replicas", "value": replicas},
+                   {"name": "deploy_action", "value": action},
+                   {"name": "deploy_stack_id", "value": "s-group-abc/1234"},
+                   {"name": "deploy_resource_name", "value": str(i)},
+                   {"name": "deploy_server_id", "value": f"server-{i}"},
+                   {"name": "deploy_signal_id", "value": f"http://x/?sig={i}"}]})
+
+
+def test_members_share_identity_and_generation():
+    a, b = member(0), member(1)
+    assert a.identity == b.identity == "s-group-abc/1234/s-web_config-x1"
+    assert a.slug == b.slug and a.generation == b.generation
+    assert a.legacy_identity != b.legacy_identity   # what each had before groups
+
+
+@pytest.mark.parametrize("other", [
+    member(0, action="UPDATE"), member(0, replicas="3"),
+    member(0, options={"timeout": 30})])
+def test_generation_changes_with_action_inputs_options(other):
+    assert other.generation != member(0).generation
+    assert other.identity == member(0).identity
+
+
+def test_option_application_names_the_identity_in_any_stack():
+    named = member(0, options={"application": "shop-web"})
+    assert named.identity == "application/shop-web"
+    plain = parse_deployment({"id": "p", "name": "other", "options": {"application": "shop-web"},
+                              "inputs": [{"name": "deploy_stack_id", "value": "plain/9"},
+                                         {"name": "deploy_resource_name", "value": "web"}]})
+    assert plain.identity == named.identity
+
+
+def lease(holder="", renewed=NOW, seconds=15, outcome=None):
+    spec = {"leaseDurationSeconds": seconds, "renewTime": ha.micro_time(renewed)}
+    if holder:
+        spec["holderIdentity"] = holder
+    annotations = {ha.OUTCOME: outcome.encode()} if outcome else {}
+    return {"metadata": {"annotations": annotations, "resourceVersion": "7"}, "spec": spec}
+
+
+def outcome(code=0, member_="0", generation="g1"):
+    return ha.Outcome(generation, code, ((ObjectRef("", "ConfigMap", "n", "c", "v1").to_dict(),
+                                          "created"),), {"ip": "10.0.0.1"}, "",
+                      f"{member_}@ctl-{member_}:42", "id")
+
+
+@pytest.mark.parametrize("seen,following,checked,move", [
+    (None, False, False, ha.Move.ACQUIRE),                                  # first
+    (lease("0@h:1"), False, False, ha.Move.FOLLOW),                         # held
+    (lease("0@h:1", renewed=NOW - 16), False, False, ha.Move.ACQUIRE),      # lapsed: take over
+    (lease("0@h:1", renewed=NOW - 16), True, False, ha.Move.ACQUIRE),       # holder died
+    (lease(outcome=outcome()), True, False, ha.Move.ANSWER),                # followed: answer
+    (lease(outcome=outcome(code=6)), True, False, ha.Move.ANSWER),          # same failure
+    (lease(outcome=outcome()), False, False, ha.Move.CHECK),                # late: check first
+    (lease(outcome=outcome()), False, True, ha.Move.ACQUIRE),               # check failed
+    (lease(outcome=outcome(code=6)), False, False, ha.Move.ACQUIRE),        # late after failure
+    (lease(outcome=outcome(generation="g0")), True, False, ha.Move.ACQUIRE),  # older outcome
+    (lease("2@h:3", outcome=outcome(generation="g0")), True, False, ha.Move.FOLLOW),
+])
+def test_decide(seen, following, checked, move):
+    assert ha.decide(seen, "g1", "1", NOW, following, checked).move is move
+
+
+def test_own_outcome_is_a_redelivery_not_an_answer():
+    # this member's own success: check (a match runs with nothing to write), never ANSWER
+    assert ha.decide(lease(outcome=outcome(member_="1")), "g1", "1", NOW, True).move \
+        is ha.Move.CHECK
+
+
+def test_holder_identity_names_host_and_pid():
+    holder = ha.Holder("controller-0", "ctl0.example", 4242)
+    assert str(holder) == "controller-0@ctl0.example:4242"
+    assert ha.Holder.parse(str(holder)) == holder
+    assert ha.Holder.parse("garbage") is None
+
+
+def test_outcome_round_trip_and_release_frees_the_lease():
+    out = outcome(code=6)
+    assert ha.Outcome.decode(out.encode()) == out
+    held = ha.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app", ha.Holder("0", "h", 1),
+                           "g1", 15, NOW)
+    assert held["spec"]["holderIdentity"] == "0@h:1" and held["spec"]["leaseTransitions"] == 0
+    freed = ha.release_body(dict(held, metadata=dict(held["metadata"], resourceVersion="9")), out)
+    assert "holderIdentity" not in freed["spec"] and ha.outcome_of(freed) == out
+    assert freed["metadata"]["resourceVersion"] == "9"      # optimistic concurrency
+    again = ha.acquire_body(freed, "heat-x", "heat-k8s-hook", "s/1/app", ha.Holder("1", "h", 2),
+                            "g2", 15, NOW)
+    assert again["spec"]["leaseTransitions"] == 1 and ha.outcome_of(again) == out
+
+
+def test_delete_from_a_stack_the_application_moved_from_is_left_alone():
+    moved = ha.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
+    assert ha.moved_from(lease(outcome=moved), "plain/1", "DELETE") == "group/2"
+    assert ha.moved_from(lease(outcome=moved), "group/2", "DELETE") == ""
+    assert ha.moved_from(lease(outcome=moved), "plain/1", "UPDATE") == ""
+
+
+def ref(name):
+    return ObjectRef("", "ConfigMap", "n", name, "v1")
+
+
+@pytest.mark.parametrize("facts,ok", [
+    (Facts("CREATE", (Planned(ref("a"), True),), (ref("a"),), True), True),
+    (Facts("CREATE", (Planned(ref("a"), False),), (ref("a"),), True), False),   # drifted
+    (Facts("CREATE", (Planned(ref("a"), True),), (), False), False),            # no inventory
+    (Facts("CREATE", (Planned(ref("a"), True),), (ref("a"), ref("b")), True), False),
+    (Facts("DELETE", (), (), False), True),
+    (Facts("DELETE", (), (ref("a"),), True), False),
+])
+def test_late_member_check(facts, ok):
+    assert matches(facts) is ok
