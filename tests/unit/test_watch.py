@@ -131,3 +131,21 @@ def test_pod_owners_maps_replicaset_pods_to_their_deployment():
         {"apiVersion": "v1", "kind": "ConfigMap", "name": "not-a-controller"}]}}
     assert pod_owners(job_pod) == [("batch/Job", "migrate")]
     assert pod_owners({"metadata": {}}) == []
+
+
+def test_pod_relist_forgets_pods_deleted_while_no_watch_ran():
+    """After a dropped pod watch, the relist is the truth: a pod deleted meanwhile (its DELETED
+    event never came) no longer counts for its Deployment (a stale crash-looping pod would fail
+    it). Checked red: without Waiter._forget_pods the old pod stayed in the Deployment's bucket.
+    """
+    def pod(name: str) -> dict:
+        return {"metadata": {"name": name, "namespace": "ns",
+                             "labels": {"pod-template-hash": "6486586db"},
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                                  "name": "web-6486586db", "controller": True}]}}
+    waiter = Waiter(FakeCluster({}, {}), "set")
+    waiter._apply_event({}, ("pod", "ns"), "ADDED", pod("web-6486586db-old"))
+    changed = waiter._apply_event({}, ("pod", "ns"), "LIST", [pod("web-6486586db-new")])
+    bucket = waiter.pods[("ns", "apps/Deployment", "web")]
+    assert sorted(bucket) == ["web-6486586db-new"]
+    assert ("apps", "Deployment", "ns", "web") in changed
