@@ -77,6 +77,7 @@ class Applier:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
         self.timeout = timeout
         self.live: dict = {}   # our members as last observed, by ref.key
+        self.dry: dict = {}    # the server's dry-run answer per ref.key (in its own namespace)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -264,8 +265,11 @@ class Applier:
         namespace), so the API server validates them before anything is applied.
         """
         todo = [it for it in items if it.resource is not None and not skip(it)]
-        self._map(lambda it: self._patch(
+        answers = self._map(lambda it: self._patch(
             it, True, stand_in if it.ref.namespace in missing else None), todo)
+        for it, (_status, obj) in zip(todo, answers):
+            if it.ref.namespace not in missing:
+                self.dry[it.ref.key] = obj
         return len(todo)
 
     def dry_run_one(self, item: Item, stand_in: str | None = None) -> dict:
@@ -276,8 +280,9 @@ class Applier:
         """Server-side apply of one stage in parallel; unchanged objects are not sent."""
         def one(item: Item) -> Change:
             current = live.get(item.ref.key)
-            if plan.unchanged(item.body, current):
-                return Change(item.ref, Action.UNCHANGED, current)
+            if plan.unchanged(item.body, current) or \
+                    plan.same_object(self.dry.get(item.ref.key), current):
+                return Change(item.ref, Action.UNCHANGED, current)  # nothing to send
             status, obj = self._patch(item, False)
             if status == 201 or current is None and _is_new(obj):
                 action = Action.CREATED

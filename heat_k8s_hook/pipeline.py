@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
-from heat_k8s_hook import coordinate, runner, steps
+from heat_k8s_hook import coordinate, outcome, runner, steps
 from heat_k8s_hook.apply import Applier
 from heat_k8s_hook.cluster import Cluster, resolve_credentials
 from heat_k8s_hook.deadline import Deadline
@@ -53,6 +53,7 @@ class Context:
     emit: Optional[Emit] = None          # another renderer of the run's events (the CLI's view)
     deadline: Optional[Deadline] = None  # shared with the hook's watchdog
     settings: Settings = field(default_factory=Settings)  # the operator's (settings.py)
+    delivery_key: Optional[str] = None   # fastpath.delivery_key: record a successful outcome
 
 
 def connect_default(options, settings: Optional[Settings] = None):
@@ -141,11 +142,16 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
         emit(Progress(f"{dep.action}: nothing to do for Kubernetes objects"))
         return
     manifests = rendered(dep, ctx)
-    with open_run(dep, ctx, emit, manifests) as run_ctx:
+    recorder = outcome.Recorder(emit) if ctx.delivery_key and \
+        dep.action in steps.APPLY_ACTIONS else None
+    with open_run(dep, ctx, recorder or emit, manifests) as run_ctx:
         # one member of a group applies, the others answer with its outcome (coordinate.py)
-        coordinate.run(run_ctx, ctx.mask, ctx.settings.lease_duration,
-                       lambda: runner.run(run_ctx, plan_for(run_ctx, manifests)[1]),
-                       lambda: coordinate.matches(plan_for(run_ctx, manifests)[0]))
+        applied = coordinate.run(
+            run_ctx, ctx.mask, ctx.settings.lease_duration,
+            lambda: runner.run(run_ctx, plan_for(run_ctx, manifests)[1]),
+            lambda: coordinate.matches(plan_for(run_ctx, manifests)[0]))
+        if recorder is not None and applied:  # the proof for a fast re-delivery (fastpath.py)
+            outcome.save(run_ctx, recorder, ctx.delivery_key, ctx.mask)
 
 
 def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> Result:

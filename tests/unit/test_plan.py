@@ -105,3 +105,36 @@ def test_parent_records_how_to_judge_its_members():
     assert judge_options(parent_body("x", "stack/1/res", refs, judge)) == judge
     assert judge_options(parent_body("x", "stack/1/res", refs)) == {}
     assert judge_options(None) == {}
+
+
+def _deployment(resources: dict) -> dict:
+    return {"spec": {"template": {"spec": {"containers": [{"name": "c", "resources": resources}]}}}}
+
+
+def test_quantities_compare_as_the_server_stores_them():
+    """Checked red with the quantity comparison removed: `1000m` never equalled `1`."""
+    desired = _deployment({"limits": {"cpu": "1000m", "memory": "1024Mi"},
+                           "requests": {"cpu": 0.5, "memory": "0.5Gi"}})
+    live = _deployment({"limits": {"cpu": "1", "memory": "1Gi"},
+                        "requests": {"cpu": "500m", "memory": "512Mi"}})
+    assert plan._matches(desired, live)
+    assert not plan._matches(_deployment({"limits": {"cpu": "2"}}), live)
+    # outside resource fields a quantity-looking string is just a string
+    assert not plan._matches({"data": {"cpu": "1000m"}}, {"data": {"cpu": "1"}})
+
+
+def test_empty_maps_and_lists_match_what_the_server_dropped():
+    assert plan._matches({"metadata": {"annotations": {}}, "args": []}, {"metadata": {}})
+    assert not plan._matches({"args": ["a"]}, {})
+
+
+def test_same_object_ignores_only_resource_version_and_times():
+    live = {"kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "5",
+                                              "managedFields": [{"manager": "m", "time": "t1"}]},
+            "data": {"a": "1"}}
+    answer = {"kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "6",
+                                                "managedFields": [{"manager": "m", "time": "t2"}]},
+              "data": {"a": "1"}}
+    assert plan.same_object(answer, live)
+    assert not plan.same_object(dict(answer, data={"a": "2"}), live)
+    assert not plan.same_object(None, live)
