@@ -39,7 +39,8 @@ def save(run_ctx, recorder: Recorder, key: str, mask) -> None:
     """After a successful apply: record what a re-delivery of the same key may answer."""
     lists = scopes(run_ctx)
     cap = run_ctx.deadline.cap
-    listings = [(s, run_ctx.cluster.get(s, timeout=cap(30.0))) for s in lists]
+    answers = run_ctx.applier.pool.map(lambda s: run_ctx.cluster.get(s, timeout=cap(30.0)), lists)
+    listings = list(zip(lists, answers))
     applied = [ref for ref in recorder.refs if ref.key in run_ctx.items]  # not the pruned
     stdout = _field([f"{ref} {plan.Action.UNCHANGED.value}" for ref in applied], mask)
     outputs = {name: mask.value(value) for name, value in recorder.outputs.items()}

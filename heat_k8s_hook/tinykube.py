@@ -108,7 +108,7 @@ def _named(config: dict, section: str, name: str, key: str) -> dict:
 # --- the connection ----------------------------------------------------------------------------
 
 class Client:
-    """One keep-alive TLS connection to the API server of a plain kubeconfig (GET only)."""
+    """One keep-alive TLS connection to the API server of a plain kubeconfig."""
 
     def __init__(self, path: str, context: Optional[str], timeout: float = 3.0):
         with open(path, encoding="utf-8") as f:
@@ -145,12 +145,19 @@ class Client:
 
     def get(self, path: str, accept: str = "application/json") -> tuple:
         """(HTTP status, body bytes) of one GET on the kept-alive connection."""
+        return self.request("GET", path, accept=accept)
+
+    def request(self, method: str, path: str, body: bytes = b"", content_type: str = "",
+                accept: str = "application/json") -> tuple:
+        """(HTTP status, body bytes) of one request on the kept-alive connection."""
         if self.sock is None:
             raw = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self.sock = self.tls.wrap_socket(raw, server_hostname=self.server_name)
             self.buf = b""
-        request = f"GET {self.prefix}{path} HTTP/1.1\r\n{self.headers}Accept: {accept}\r\n\r\n"
-        self.sock.sendall(request.encode())
+        head = f"{method} {self.prefix}{path} HTTP/1.1\r\n{self.headers}Accept: {accept}\r\n"
+        if body or method != "GET":
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        self.sock.sendall(head.encode() + b"\r\n" + body)
         return self._response()
 
     def _read_line(self) -> bytes:

@@ -7,6 +7,7 @@ defaults (Service protocol, Deployment strategy), int-or-string ports, a Secret'
 """
 from __future__ import annotations
 
+import json
 import pathlib
 import time
 import uuid
@@ -84,6 +85,14 @@ def delta(after: dict, before: dict) -> dict:
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
+def leases(kubectl, stack: str) -> dict:
+    """The hook's Leases of this stack (not counted by resource: kube-node-lease and leader
+    election renew Leases every few seconds) and their resourceVersions."""
+    items = json.loads(kubectl("get", "leases", "-n", "heat-k8s-hook", "-o", "json"))["items"]
+    return {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in items
+            if stack in i["metadata"]["name"]}
+
+
 def redeliver_counting(kubectl, dep, env, tries: int = 3):
     """Re-deliver and count the writes around it; the count is cluster-wide, so another test
     writing at the same moment is told apart by trying again: the hook's own writes are the
@@ -118,6 +127,7 @@ def test_unchanged_redelivery_writes_nothing(kubectl, hook_env):
         time.sleep(1)  # let the controllers' last status updates land
 
         update = deployment(objs, stack=stack, options=options, outputs=("ip",), action="UPDATE")
+        held = leases(kubectl, stack)
         full, full_writes = redeliver_counting(kubectl, update, dict(hook_env, **NO_FAST_PATH))
         assert set(full.actions().values()) == {"unchanged"}, full.lines
         assert not full_writes, f"the API server saw writes on a re-delivery (full path): {full_writes}"
@@ -127,6 +137,7 @@ def test_unchanged_redelivery_writes_nothing(kubectl, hook_env):
         assert "re-delivery of the recorded apply" in fast.err, fast.err
         assert fast.result["deploy_stdout"] == full.result["deploy_stdout"]
         assert fast.result["ip"] == full.result["ip"] == create.result["ip"]
+        assert leases(kubectl, stack) == held, "a Lease was written on a re-delivery"
 
         # An edit behind the hook's back is never hidden: the next re-delivery puts it back.
         kubectl("patch", "configmap", "c", "-n", ns, "--type=merge", "-p", '{"data":{"cpu":"2"}}')
