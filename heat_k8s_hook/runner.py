@@ -68,6 +68,8 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
         items = ctx.applier.resolve(manifests, opts.namespace)
         ctx.items = {it.ref.key: it for it in items}
         ctx.live = ctx.applier.observe(items)
+        if ctx.adopted:  # members still labelled for the adopted parent are live too
+            ctx.live = {**_observe_adopted(ctx, items), **ctx.live}
         output_sources(ctx)  # a wrong output is code 2 before anything is written
         missing = frozenset(_namespaces_to_create(ctx, manifests))
         objects = tuple(steps.Planned(
@@ -90,6 +92,15 @@ def adopt_parent(ctx: RunContext):
         if ctx.dep.action == "DELETE":
             ctx.applier.applyset_id = inventory.applyset_id(legacy, ctx.inventory.namespace)
     return parent
+
+
+def _observe_adopted(ctx: RunContext, items: list) -> dict:
+    own = ctx.applier.applyset_id
+    ctx.applier.applyset_id = inventory.applyset_id(ctx.adopted, ctx.inventory.namespace)
+    try:
+        return ctx.applier.observe(items)
+    finally:
+        ctx.applier.applyset_id = own
 
 
 def _wants_wait(body: dict) -> bool:

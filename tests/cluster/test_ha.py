@@ -203,18 +203,80 @@ def test_holder_killed_mid_apply_another_member_takes_over(kubectl, hook_env, tm
 
 
 def test_failing_deployment_gives_every_member_the_same_failure(kubectl, hook_env):
-    """A bad image: one member applies and fails; the others answer with its code and cause.
+    """A bad image: one member applies and fails; the others answer with its code and cause
+    (a member that arrives after the failure is recorded tries again, with no write).
 
-    Broken on purpose once (followers answered only from a success): they applied again and
-    the server counted more writes than one applier's; the test went red.
+    Broken on purpose once (followers answered only from a success): the members that had
+    waited applied again after the failure was recorded; the test went red.
     """
     stack, ns = f"s{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:8]}"
     before = writes(kubectl, COUNTED, UPSERTS)
     runs = run_all(members(ns, stack, docs=app(ns, image="nginx:missing")), hook_env)
     assert [r.code for r in runs] == [6, 6, 6], [r.err for r in runs]
     assert writes(kubectl, COUNTED, UPSERTS) - before == 2
-    causes = {r.err.strip().splitlines()[-1] for r in runs}
-    assert len(causes) == 1, causes
-    assert "ImagePull" in causes.pop()
-    assert len(applier_of(runs)) == 1
+    causes = [r.err.strip().splitlines()[-1] for r in runs]
+    for cause in causes:   # a member that arrives after the failure tries again (no write)
+        assert cause.startswith(f"ERROR: Deployment/{ns}/web: pod ") and "ImagePull" in cause
+    appliers = applier_of(runs)
+    followers = [r for i, r in enumerate(runs) if i not in appliers]
+    assert appliers and all("applied by member" in r.err for r in followers)
+    waited = [r for r in runs if "waiting for its outcome" in r.err]
+    assert waited and not any("applied by this member" in r.err for r in waited), \
+        "a member that waited for the applier applied again instead of answering"
+    assert {c for i, c in enumerate(causes) if i not in appliers} <= \
+        {causes[i] for i in appliers}, "a follower answered another cause than the applier's"
     kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def test_deployment_from_before_groups_keeps_its_objects(kubectl, hook_env):
+    """A deployment recorded under the identity before groups (stack + resource name) is
+    adopted: no object re-created or pruned, the old parent forgotten; a DELETE (with or
+    without an UPDATE first) still deletes.
+
+    The first runs' name equals their resource name, so they record exactly what the hook did
+    before issue 15. Broken on purpose once (adopt_parent returning None): the UPDATE found no
+    inventory, the old parent stayed, and the DELETE left the objects; the test went red.
+    """
+    stacks = [f"s{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    spaces = [f"t-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+
+    def dep(i, action, pods="50", name="web_deployment"):
+        d = deployment(app(spaces[i])[:2], inputs=[{"name": "pods", "value": pods}],
+                       stack=stacks[i], resource="web_deployment", action=action,
+                       options={"timeout": 60})   # Namespace, ResourceQuota
+        d["name"] = name
+        return d
+    first = run_all([dep(0, "CREATE"), dep(1, "CREATE")], hook_env)
+    assert [r.code for r in first] == [0, 0], [r.err for r in first]
+    uid = kubectl.get("resourcequota", "rq", "-n", spaces[0])["metadata"]["uid"]
+    old_parents = _parents(kubectl, stacks[0])
+    assert len(old_parents) == 1 and len(_parents(kubectl, stacks[1])) == 1
+
+    named = f"{stacks[0]}-web_config-x1y2"   # what Heat sends: the config's name
+    update, delete1 = run_all([dep(0, "UPDATE", "60", named), dep(1, "DELETE", name="cfg")],
+                              hook_env)
+    assert update.code == 0, update.err
+    assert "adopting inventory" in update.err
+    assert set(update.actions().values()) <= {"configured", "unchanged"}, update.lines
+    quota = kubectl.get("resourcequota", "rq", "-n", spaces[0])
+    assert quota["metadata"]["uid"] == uid and quota["spec"]["hard"]["pods"] == "60"
+    parents = _parents(kubectl, stacks[0])
+    assert len(parents) == 1 and parents[0]["metadata"]["name"] != \
+        old_parents[0]["metadata"]["name"]
+    assert quota["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == \
+        parents[0]["metadata"]["labels"]["applyset.kubernetes.io/id"]
+    assert delete1.code == 0 and "adopting inventory" in delete1.err, delete1.err
+    assert delete1.actions().get(f"ResourceQuota/{spaces[1]}/rq") == "deleted", delete1.lines
+    assert not _parents(kubectl, stacks[1])
+
+    delete0 = run_all([dep(0, "DELETE", name=named)], hook_env)[0]
+    assert delete0.code == 0, delete0.err
+    assert delete0.actions().get(f"ResourceQuota/{spaces[0]}/rq") == "deleted", delete0.lines
+    assert not _parents(kubectl, stacks[0])
+
+
+def _parents(kubectl, stack):
+    items = json.loads(kubectl("get", "configmap", "-n", "heat-k8s-hook", "-o", "json",
+                               "-l", "applyset.kubernetes.io/id"))["items"]
+    return [p for p in items if p["metadata"]["annotations"].get(
+        "heat-k8s-hook.dev/deployment", "").startswith(f"{stack}/")]
