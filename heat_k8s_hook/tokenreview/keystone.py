@@ -64,7 +64,9 @@ class Validator:
         from keystoneauth1 import exceptions as ks_exc
 
         try:
+            # connect_retries: one more try (after 0.5 s) when Keystone did not answer in time
             resp = self.session.get(path, headers=headers or {}, raise_exc=False,
+                                    connect_retries=1,
                                     endpoint_filter=dict(IDENTITY,
                                                          interface=self.config.keystone_interface))
         except ks_exc.ClientException as exc:

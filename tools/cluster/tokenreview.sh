@@ -116,6 +116,8 @@ keystone:
   project_name: admin
   user_domain_id: default
   project_domain_id: default
+  # two tries of 12 s stay within kube-apiserver's 30 s webhook timeout
+  timeout: 12
 EOF
     )
 }
