@@ -343,3 +343,33 @@ def k8s_server(request, heat, local_heat, kubeconfig) -> Controller:
     yield agent
     stop_agent(heat, agent)
     shutil.rmtree(agent.root, ignore_errors=True)
+
+
+# --- issue 13: Keystone identities on the cluster ------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tokenreview_env(local_heat, kubeconfig) -> dict:
+    """tools/local-cluster webhook up: the TokenReview webhook against local-heat's Keystone, and
+    the cluster wired to it. Its env file: TOKENREVIEW_URL/_CA/_CLIENT_CERT/_CLIENT_KEY/_CONFIG/
+    _LOG, KUBE_SERVER, KUBE_CA (no secrets)."""
+    proc = subprocess.run([str(ROOT / "tools" / "local-cluster"), "webhook", "up"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=1800)
+    if proc.returncode != 0:
+        _fail(f"the TokenReview webhook could not start (tools/local-cluster webhook up):\n"
+              f"{_tail(proc.stderr)}")
+    env = {}
+    for line in open(proc.stdout.strip().splitlines()[-1], encoding="utf-8"):
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].strip().partition("=")
+            env[key] = value
+    return env
+
+
+@pytest.fixture(scope="session")
+def keystone_admin(local_heat):
+    """Keystone's admin (tests/e2e/keystoneadmin.py); what a test makes is deleted at the end."""
+    from keystoneadmin import KeystoneAdmin
+
+    admin = KeystoneAdmin(local_heat["OS_AUTH_URL"], local_heat["LOCAL_HEAT_ADMIN_PASSWORD"])
+    yield admin
+    admin.cleanup()
