@@ -74,8 +74,13 @@ class KubeconfigCredentials(Credentials):
         return f"kubeconfig {self.path}" + (f" (context {self.context})" if self.context else "")
 
     def configuration(self) -> Any:
-        from kubernetes import client, config
         check_private(self.path)
+        try:  # a plain kubeconfig (certificate or token): no need to import `kubernetes`
+            from heat_k8s_hook.tinykube import Plain
+            return Plain(self.path, self.context)
+        except Exception:  # anything else: the client reads it (and words its errors)
+            pass
+        from kubernetes import client, config
         cfg = client.Configuration()
         try:
             config.load_kube_config(config_file=self.path, context=self.context,
@@ -186,14 +191,18 @@ class Cluster:
 
     def __init__(self, credentials: Credentials, pool_size: int = 32):
         import urllib3
-        from kubernetes import client
 
         self.credentials = credentials
         cfg = credentials.configuration()
-        cfg.connection_pool_maxsize = pool_size
         self._cfg = cfg
         self.host = cfg.host.rstrip("/")
-        self._pool = client.ApiClient(cfg).rest_client.pool_manager
+        if hasattr(cfg, "tls"):  # tinykube.Plain
+            self._pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, ssl_context=cfg.tls,
+                                             server_hostname=cfg.server_name)
+        else:
+            from kubernetes import client
+            cfg.connection_pool_maxsize = pool_size
+            self._pool = client.ApiClient(cfg).rest_client.pool_manager
         self._urllib3 = urllib3
         self._discovery: dict = {}
         self._lock = threading.Lock()

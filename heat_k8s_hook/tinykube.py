@@ -107,10 +107,16 @@ def _named(config: dict, section: str, name: str, key: str) -> dict:
 
 # --- the connection ----------------------------------------------------------------------------
 
-class Client:
-    """One keep-alive TLS connection to the API server of a plain kubeconfig."""
+class Plain:
+    """A plain kubeconfig's context: where the API server is, its TLS, the bearer token.
 
-    def __init__(self, path: str, context: Optional[str], timeout: float = 3.0):
+    Also stands in for the `kubernetes` client's Configuration in cluster.Cluster (host,
+    auth_settings, username, password), so the full path does not import that package for
+    a plain kubeconfig either."""
+
+    username = password = None
+
+    def __init__(self, path: str, context: Optional[str]):
         with open(path, encoding="utf-8") as f:
             config = parse_kubeconfig(f.read())
         ctx_name = context or config.get("current-context")
@@ -125,17 +131,33 @@ class Client:
         url = urlsplit(str(cluster.get("server") or ""))
         if url.scheme != "https" or not url.hostname:
             raise Unsupported("not an https server")
-        self.host, self.port = url.hostname, url.port or 443
+        self.host = str(cluster["server"]).rstrip("/")
+        self.hostname, self.port, self.netloc = url.hostname, url.port or 443, url.netloc
         self.prefix = url.path.rstrip("/")
-        self.server_name = cluster.get("tls-server-name") or self.host
+        self.server_name = cluster.get("tls-server-name") or url.hostname
         self.tls = _tls(cluster, user, os.path.dirname(path))
-        self.headers = f"Host: {url.netloc}\r\nUser-Agent: heat-k8s-hook\r\n"
-        token = user.get("token")
+        self.token = user.get("token")
         if user.get("tokenFile"):
             with open(_rel(user["tokenFile"], os.path.dirname(path)), encoding="utf-8") as f:
-                token = f.read().strip()
-        if token:
-            self.headers += f"Authorization: Bearer {token}\r\n"
+                self.token = f.read().strip()
+
+    def auth_settings(self) -> dict:
+        if not self.token:
+            return {}
+        return {"BearerToken": {"in": "header", "key": "authorization",
+                                "value": f"Bearer {self.token}"}}
+
+
+class Client:
+    """One keep-alive TLS connection to the API server of a plain kubeconfig."""
+
+    def __init__(self, path: str, context: Optional[str], timeout: float = 3.0):
+        plain = Plain(path, context)
+        self.host, self.port, self.prefix = plain.hostname, plain.port, plain.prefix
+        self.server_name, self.tls = plain.server_name, plain.tls
+        self.headers = f"Host: {plain.netloc}\r\nUser-Agent: heat-k8s-hook\r\n"
+        if plain.token:
+            self.headers += f"Authorization: Bearer {plain.token}\r\n"
         self.timeout, self.sock, self.buf = timeout, None, b""
 
     def close(self) -> None:

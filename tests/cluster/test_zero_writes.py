@@ -93,7 +93,7 @@ def leases(kubectl, stack: str) -> dict:
             if stack in i["metadata"]["name"]}
 
 
-def redeliver_counting(kubectl, dep, env, tries: int = 3):
+def redeliver_counting(kubectl, dep, env, tries: int = 5):
     """Re-deliver and count the writes around it; the count is cluster-wide, so another test
     writing at the same moment is told apart by trying again: the hook's own writes are the
     same every time, others' are not. Returns (run, writes of the quietest try)."""
