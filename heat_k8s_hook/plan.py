@@ -194,6 +194,8 @@ def _matches(desired: Any, live: Any, quantities: bool = False) -> bool:
             return True
         return isinstance(live, list) and len(desired) == len(live) and all(
             _matches(d, lv) for d, lv in zip(desired, live))
+    if live is None and (desired is False or desired == 0 or desired == ""):
+        return True   # a zero value the server does not store (omitempty): minReadySeconds: 0
     if quantities and not isinstance(desired, bool):
         want, have = quantity(desired), quantity(live)
         if want is not None and have is not None:

@@ -61,6 +61,26 @@ def test_unchanged_detects_drift_and_config_change():
     assert not plan.unchanged(other, live)                  # config changed
 
 
+def test_zero_values_the_server_drops_are_unchanged():
+    """`minReadySeconds: 0`, `hostNetwork: false`, `subdomain: ""` come back absent (the API
+    server drops omitempty zero values): still unchanged, so a re-delivery (or a late member of
+    a group, issue 15) sends no PATCH. Seen in the HA e2e: every late member re-applied a
+    Deployment with minReadySeconds 0. Red without the zero-value rule in plan._matches."""
+    spec = {"replicas": 2, "minReadySeconds": 0, "template": {"spec": {
+        "hostNetwork": False, "subdomain": "", "containers": [{"name": "c", "image": "nginx"}]}}}
+    body = plan.with_membership({"apiVersion": "apps/v1", "kind": "Deployment",
+                                 "metadata": {"name": "d", "namespace": "n"}, "spec": spec}, "s")
+    live = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": dict(body["metadata"], uid="u", resourceVersion="5"),
+            "spec": {"replicas": 2, "template": {"spec": {
+                "containers": [{"name": "c", "image": "nginx"}]}}}}
+    assert plan.unchanged(body, live)
+    live["spec"]["minReadySeconds"] = 10                # a value that is there still counts
+    assert not plan.unchanged(body, live)
+    zero = dict(live, spec=dict(live["spec"], replicas=0))
+    assert not plan.unchanged(body, dict(zero, spec=dict(zero["spec"], minReadySeconds=0)))
+
+
 def test_applyset_parent_matches_kubectl_id_and_lists_members():
     # kubectl's ID for ConfigMap "x" in namespace "heat-k8s-hook"
     import base64
