@@ -252,20 +252,21 @@ def private_webhook(tokenreview_env, tmp_path):
 
 
 def _settled_calls(local_heat, agent: str) -> int:
-    """The count once gunicorn's log has caught up (it writes after answering)."""
-    last = -1
-    for _ in range(20):
+    """The count once gunicorn's log has caught up (it writes after answering; a request the
+    webhook gave up on and retried is logged when Keystone finally ends it): unchanged 1.5 s."""
+    last, since = keystone_calls(local_heat, agent), time.monotonic()
+    while time.monotonic() - since < 1.5:
+        time.sleep(0.25)
         now = keystone_calls(local_heat, agent)
-        if now == last:
-            return now
-        last = now
-        time.sleep(0.15)
+        if now != last:
+            last, since = now, time.monotonic()
     return last
 
 
 def test_cache_hit_does_not_call_keystone(ids, local_heat, private_webhook):
     """v1 and v1beta1 both answer; the second review of a token is answered from the cache:
-    Keystone sees 2 GETs (token, groups) for the first and none for the second."""
+    Keystone sees 2 GETs (token, groups) for the first and none for the second. With
+    cache_ttl 0 this went red (the second review made Keystone calls)."""
     hook = private_webhook(cache_ttl=30)
     before = _settled_calls(local_heat, hook.agent)
     first = hook.review("v1", ids.a_token)
@@ -276,7 +277,8 @@ def test_cache_hit_does_not_call_keystone(ids, local_heat, private_webhook):
     assert second["apiVersion"] == "authentication.k8s.io/v1beta1"
     assert first["status"] == second["status"]
     assert first["status"]["authenticated"] and first["status"]["user"]["uid"] == ids.a_user["id"]
-    assert after_first - before == 2, "token validation + group listing"
+    # 2 (token, groups); more only if a slow Keystone made the webhook retry one
+    assert after_first - before >= 2, "token validation + group listing"
     assert after_second - after_first == 0, "the second review must come from the cache"
     bad = hook.review("v1beta1", "gAAAAA" + uuid.uuid4().hex)
     assert bad["status"]["authenticated"] is False and "error" in bad["status"]

@@ -116,8 +116,8 @@ keystone:
   project_name: admin
   user_domain_id: default
   project_domain_id: default
-  # two tries of 12 s stay within kube-apiserver's 30 s webhook timeout
-  timeout: 12
+  # one try within kube-apiserver's 30 s webhook timeout (a loaded local Keystone can take 20 s)
+  timeout: 25
 EOF
     )
 }
