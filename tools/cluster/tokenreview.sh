@@ -139,16 +139,23 @@ EOF
     echo "$TR_DIR/env"
 }
 
+tr_lock() { # one `webhook up|down` at a time (test sessions start in parallel)
+    mkdir -p "$TR_DIR"; chmod 700 "$TR_DIR"
+    exec 7>"$TR_DIR/webhook.lock"
+    flock -w 300 7 || die "another tools/local-cluster webhook up/down is still running after 5 minutes"
+}
+
 webhook_up() {
     local env venv i
-    env=$("$here/local-heat" up 9>&- | tail -n1) || die "tools/local-heat up failed (the webhook needs its Keystone)"
+    env=$("$here/local-heat" up 7>&- 9>&- | tail -n1) || die "tools/local-heat up failed (the webhook needs its Keystone)"
     tokenreview_material
+    tr_lock
     if ! tr_alive; then
         venv=$("$here/venv") || die "tools/venv failed"
         tokenreview_config "$env"
         log "tokenreview: starting the webhook on https://$TR_HOST:$TR_PORT (log: $TR_LOG)"
         setsid "$venv/bin/python" -m "$TR_MARKER" --config "$TR_DIR/config.yaml" \
-            >> "$TR_LOG" 2>&1 < /dev/null 8>&- 9>&- &
+            >> "$TR_LOG" 2>&1 < /dev/null 7>&- 8>&- 9>&- &
         echo "$! $TR_MARKER" > "$TR_PID"
     fi
     for i in $(seq 1 120); do
@@ -157,12 +164,15 @@ webhook_up() {
         sleep 0.25
     done
     tr_healthy || die "the webhook does not answer on https://$TR_HOST:$TR_PORT (log: $TR_LOG)"
+    exec 7>&-   # before `up`: the cluster's processes must not inherit the webhook's lock
     up >/dev/null
     tokenreview_env
 }
 
 webhook_down() {
     local pid marker i
+    [ -d "$TR_DIR" ] || return 0
+    tr_lock
     if tr_alive; then
         read -r pid marker < "$TR_PID"
         kill -TERM "$pid" 2>/dev/null || true
@@ -171,6 +181,7 @@ webhook_down() {
         log "tokenreview: webhook (pid $pid) stopped"
     fi
     rm -f "$TR_PID"
+    exec 7>&-
 }
 
 webhook_status() {
