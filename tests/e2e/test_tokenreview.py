@@ -4,13 +4,11 @@ Keystone is tools/local-heat's; the cluster is tools/local-cluster's, whose kube
 every bearer token it does not know itself to the webhook (`tools/local-cluster webhook up`).
 Users, projects and groups are made for each test and deleted at the end of the session.
 
-Broken on purpose once, each test went red:
-- the project-id group (mapping.user_from_token without `+ [project["id"]]`): test_whoami,
-  test_rbac_bound_to_the_project_group;
-- the domain-id check of stack_owner_project (`if False:`): test_look_alike_gets_no_owner_group;
-- the owner group itself (never appended): test_stack_user_gets_the_owner_group;
-- the cache (cache_ttl 0 in the private webhook): test_cache_hit_does_not_call_keystone
-  (2 more Keystone calls instead of 0).
+Broken on purpose once: the cache (cache_ttl 0 in the private webhook) turned
+test_cache_hit_does_not_call_keystone red (the second review made Keystone calls). The mapping
+breaks (no project-id group, no domain-id check, no owner group) were run against the unit
+tables (tests/unit/test_tokenreview.py), which went red; these tests assert the same fields as
+kube-apiserver reports them.
 """
 from __future__ import annotations
 

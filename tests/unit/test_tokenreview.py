@@ -4,7 +4,9 @@ The mapping tables are k8s-keystone-auth's `AuthenticateToken` (cloud-provider-o
 pkg/identity/keystone/authenticator.go) written as data. Keystone itself is exercised in
 tests/e2e/test_tokenreview.py. Broken on purpose once each: the domain-id check in
 `stack_owner_project` (test_owner_group_only_in_the_stack_domain went red on the look-alike
-rows), the expiry cap in `TokenCache.put` (test_cache_never_outlives_the_token went red).
+rows), the owner group never appended (its Heat-name rows went red), the project-id group
+dropped (11 tests red), the expiry cap in `TokenCache.put` (test_cache_never_outlives_the_token
+went red).
 """
 import json
 import logging
