@@ -96,7 +96,7 @@ def test_apply_diff_status_list_replay_delete(hook_env, ns, write, kubectl):
     as_json = json.loads(cli("diff", changed, "-o", "json", env=hook_env).stdout)
     assert as_json["prune"] == [f"Deployment/{ns}/web"]
 
-    identity = f"{stack}/0b5c2d7e-1111/app"
+    identity = f"{stack}/0b5c2d7e-1111/{stack}-app"   # stack + name (issue 15)
     status = cli("status", identity, env=hook_env)
     assert status.returncode == 0, status.stdout + status.stderr
     assert f"Deployment/{ns}/web: ready" in status.stdout
