@@ -325,11 +325,16 @@ def cmd_status(args) -> int:
         return watch(args, identity, lambda: _status_rows(cluster, parent, wait_rules, grace),
                      _status_code)
     rows = _status_rows(cluster, parent, wait_rules, grace)
+    from heat_k8s_hook.lease import holder_line
+    held = holder_line(cluster, parent)
     if args.output == "json":
-        _print_json(args, {"deployment": identity, "members": [r.as_dict() for r in rows]})
+        _print_json(args, {"deployment": identity, "members": [r.as_dict() for r in rows],
+                           "lease": held})
     else:
         for row in rows:
             out(args, row.line())
+        if held:
+            out(args, held)
     return _status_code(rows)
 
 

@@ -199,6 +199,20 @@ def moved_from(lease: Optional[Mapping], stack_id: str, action: str) -> str:
     return ""
 
 
+def describe(lease: Optional[Mapping], now: float) -> str:
+    """One line for `status`: who holds the Lease, or who applied last ("" without one)."""
+    if not lease:
+        return ""
+    holder, outcome = holder_of(lease), outcome_of(lease)
+    if holder and expires_at(lease) > now:
+        generation_ = ((lease.get("metadata") or {}).get("annotations") or {}).get(GENERATION)
+        return f"lease: held by {holder} (applying generation {generation_})"
+    if outcome:
+        return (f"lease: free; generation {outcome.generation} ({outcome.action}) applied by "
+                f"{outcome.applier}, code {outcome.code}")
+    return "lease: free" + (f" (claim of {holder} lapsed)" if holder else "")
+
+
 # -- Lease bodies ---------------------------------------------------------------------------
 
 def acquire_body(lease: Optional[Mapping], name: str, namespace: str, identity: str,

@@ -66,6 +66,17 @@ class LeaseClient:
                 return  # 410 Gone and the like: the caller reads the Lease again
 
 
+def holder_line(cluster: Cluster, parent: dict) -> str:
+    """For `status`: who holds the application's Lease (named like its inventory parent, in
+    the same namespace), or who applied last; "" when there is none."""
+    meta = parent["metadata"]
+    try:
+        found = LeaseClient(cluster, meta["namespace"], meta["name"]).get()
+    except HookError:   # not allowed to read Leases: status without the line
+        return ""
+    return ha.describe(found, time.time())
+
+
 class Renewer:
     """Renews the held Lease in the background every third of its duration, until stopped,
     the run's deadline passes, or another member took it; dies with the process."""

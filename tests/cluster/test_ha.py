@@ -138,6 +138,11 @@ def test_three_members_one_applier_then_a_late_member(kubectl, hook_env):
             assert f"applied by member {holder}" in r.err, r.err
     held = lease(kubectl, stack)
     assert held and not held["spec"].get("holderIdentity")   # released, outcome recorded
+    status = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", "status",
+                             f"{stack}/0b5c2d7e-1111/{stack}-web_config-x1y2"],
+                            capture_output=True, text=True, env=dict(os.environ, **hook_env))
+    assert f"lease: free; generation {runs[0].err.split('generation ')[1][:16]} (CREATE) " \
+           f"applied by {holder}" in status.stdout, status.stdout + status.stderr
 
     # A late member (say a controller whose agent polled later): record + cheap check only.
     parent = kubectl.get("configmap", "-n", "heat-k8s-hook", held["metadata"]["name"])

@@ -129,3 +129,14 @@ def ref(name):
 ])
 def test_late_member_check(facts, ok):
     assert matches(facts) is ok
+
+
+def test_describe_for_status():
+    assert ha.describe(None, NOW) == ""
+    held = lease("0@h:1")
+    held["metadata"]["annotations"][ha.GENERATION] = "g1"
+    assert ha.describe(held, NOW) == "lease: held by 0@h:1 (applying generation g1)"
+    done = lease(outcome=ha.Outcome("g1", 0, applier="0@h:1", action="CREATE"))
+    assert ha.describe(done, NOW) == "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0"
+    assert ha.describe(lease("0@h:1", renewed=NOW - 60), NOW) == \
+        "lease: free (claim of 0@h:1 lapsed)"
