@@ -92,6 +92,7 @@ def tls_context(config: Config) -> ssl.SSLContext:
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # kube-apiservers send bursts; socketserver's default is 5
 
     def __init__(self, config: Config, validator: Validator):
         super().__init__((config.host, config.port), Handler)

@@ -5,10 +5,11 @@ every bearer token it does not know itself to the webhook (`tools/local-cluster 
 Users, projects and groups are made for each test and deleted at the end of the session.
 
 Broken on purpose once: the cache (cache_ttl 0 in the private webhook) turned
-test_cache_hit_does_not_call_keystone red (the second review made Keystone calls). The mapping
-breaks (no project-id group, no domain-id check, no owner group) were run against the unit
-tables (tests/unit/test_tokenreview.py), which went red; these tests assert the same fields as
-kube-apiserver reports them.
+test_cache_hit_does_not_call_keystone red (the second review made Keystone calls); the
+webhook on the cluster's port run with the domain-id check of stack_owner_project removed
+turned test_look_alike_gets_no_owner_group red (the look-alike got the owner's id as a group)
+while test_stack_user_gets_the_owner_group stayed green. The other mapping breaks (no project-id
+group, no owner group) were run against the unit tables (tests/unit/test_tokenreview.py).
 """
 from __future__ import annotations
 

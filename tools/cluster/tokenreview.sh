@@ -164,6 +164,8 @@ webhook_up() {
         sleep 0.25
     done
     tr_healthy || die "the webhook does not answer on https://$TR_HOST:$TR_PORT (log: $TR_LOG)"
+    tr_alive || log "WARNING: a webhook this state dir did not start answers on $TR_PORT" \
+        "(ours exited: $(tail -n1 "$TR_LOG")); stop it, then webhook up again"
     exec 7>&-   # before `up`: the cluster's processes must not inherit the webhook's lock
     up >/dev/null
     tokenreview_env
