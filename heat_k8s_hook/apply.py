@@ -295,7 +295,8 @@ class Applier:
         return self._map(one, items)
 
     def delete(self, refs: list, action: Action) -> list:
-        """Delete refs (foreground); those already gone are reported as such."""
+        """Delete refs (foreground for workloads, see plan.propagation); those already gone
+        are reported as such."""
         def one(ref: ObjectRef) -> Change:
             try:
                 resource = self.cluster.resource(ref.api_version, ref.kind)
@@ -313,7 +314,7 @@ class Applier:
                 log.warning("%s: no longer labelled as part of this deployment; left alone", ref)
                 return Change(ref, Action.SKIPPED, live)
             body = {"kind": "DeleteOptions", "apiVersion": "v1",
-                    "propagationPolicy": "Foreground",
+                    "propagationPolicy": plan.propagation(ref.kind),
                     "preconditions": {"uid": live["metadata"]["uid"]}}
             try:
                 self.cluster.request("DELETE", path, body=body, timeout=self.timeout())
