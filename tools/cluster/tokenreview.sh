@@ -93,13 +93,27 @@ tr_healthy() {
         --key "$TR_DIR/client.key" "https://$TR_HOST:$TR_PORT/healthz" 2>/dev/null
 }
 
-# The webhook's configuration: local-heat's Keystone, its admin as the service credential,
-# Heat's stack-user domain ("heat" in tools/local-heat's heat.conf). 0600: it holds a password.
-tokenreview_config() { # tokenreview_config LOCAL_HEAT_ENV_FILE
-    local env=$1 auth_url password
-    auth_url=$(sed -n 's/^export OS_AUTH_URL=//p' "$env")
-    password=$(sed -n 's/^export LOCAL_HEAT_ADMIN_PASSWORD=//p' "$env")
-    [ -n "$auth_url" ] && [ -n "$password" ] || die "no OS_AUTH_URL or admin password in $env"
+# The webhook's own Keystone user, reader on the system (tools/cluster/tokenreview-user.py):
+# least privilege, as the README asks. Its password is made once (0600) and set again at every
+# start, so a wiped Keystone or state dir heals.
+TR_SERVICE_USER=heat-k8s-hook-tokenreview
+
+# The webhook's configuration: local-heat's Keystone, the user above, Heat's stack-user domain
+# ("heat" in tools/local-heat's heat.conf). 0600: it holds a password.
+tokenreview_config() { # tokenreview_config LOCAL_HEAT_ENV_FILE VENV
+    local env=$1 venv=$2 auth_url admin_password pwfile=$TR_DIR/service.password
+    local i
+    for i in 1 2 3 4 5; do  # another `tools/local-heat up` may be rewriting the file right now
+        auth_url=$(sed -n 's/^export OS_AUTH_URL=//p' "$env")
+        admin_password=$(sed -n 's/^export LOCAL_HEAT_ADMIN_PASSWORD=//p' "$env")
+        [ -n "$auth_url" ] && [ -n "$admin_password" ] && break
+        sleep 1
+    done
+    [ -n "$auth_url" ] && [ -n "$admin_password" ] || die "no OS_AUTH_URL or admin password in $env"
+    [ -s "$pwfile" ] || (umask 077; head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$pwfile")
+    TR_ADMIN_PASSWORD=$admin_password TR_SERVICE_PASSWORD=$(cat "$pwfile") \
+        "$venv/bin/python" "$here/cluster/tokenreview-user.py" "$auth_url" "$TR_SERVICE_USER" \
+        || die "could not make the webhook's Keystone user $TR_SERVICE_USER"
     (umask 077; cat > "$TR_DIR/config.yaml" <<EOF
 # python -m heat_k8s_hook.tokenreview --config (made by tools/local-cluster webhook up)
 listen: $TR_HOST:$TR_PORT
@@ -111,11 +125,10 @@ stack_user_domain_name: heat
 keystone:
   auth_type: password
   auth_url: "$auth_url"
-  username: admin
-  password: "$password"
-  project_name: admin
+  username: $TR_SERVICE_USER
+  password: "$(cat "$pwfile")"
   user_domain_id: default
-  project_domain_id: default
+  system_scope: all
   # one try within kube-apiserver's 30 s webhook timeout (a loaded local Keystone can take 20 s)
   timeout: 25
 EOF
@@ -152,7 +165,7 @@ webhook_up() {
     tr_lock
     if ! tr_alive; then
         venv=$("$here/venv") || die "tools/venv failed"
-        tokenreview_config "$env"
+        tokenreview_config "$env" "$venv"
         log "tokenreview: starting the webhook on https://$TR_HOST:$TR_PORT (log: $TR_LOG)"
         setsid "$venv/bin/python" -m "$TR_MARKER" --config "$TR_DIR/config.yaml" \
             >> "$TR_LOG" 2>&1 < /dev/null 7>&- 8>&- 9>&- &
