@@ -4,6 +4,7 @@ tokens, on tools/local-heat's real Keystone, as its admin. Everything made is de
 """
 from __future__ import annotations
 
+import time
 import uuid
 
 
@@ -85,9 +86,21 @@ class KeystoneAdmin:
         self.grant(role, user["id"], project_id)
         return user, password
 
+    def _delete(self, path: str) -> None:
+        """DELETE, again after a 500: the local Keystone's sqlite answers "database is locked"
+        now and then when several test sessions write at once (seen in its log)."""
+        for attempt in range(4):
+            try:
+                self.call("DELETE", path, expect=(204, 404))
+                return
+            except KeystoneError:
+                if attempt == 3:
+                    raise
+                time.sleep(1 + attempt)
+
     def cleanup(self) -> None:
         for path in reversed(self.made):
             if path.startswith("/domains/"):  # Keystone deletes only a disabled domain
                 self.call("PATCH", path, json={"domain": {"enabled": False}}, expect=(200, 404))
-            self.call("DELETE", path, expect=(204, 404))
+            self._delete(path)
         self.made.clear()
