@@ -146,8 +146,8 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
         dep.action in steps.APPLY_ACTIONS else None
     with open_run(dep, ctx, recorder or emit, manifests) as run_ctx:
         # one member of a group applies, the others answer with its outcome (coordinate.py)
-        applied = coordinate.run(
-            run_ctx, ctx.mask, ctx.settings.lease_duration,
+        applied = _phase(
+            "coordinate", coordinate.run, run_ctx, ctx.mask, ctx.settings.lease_duration,
             lambda: runner.run(run_ctx, plan_for(run_ctx, manifests)[1]),
             lambda: coordinate.matches(plan_for(run_ctx, manifests)[0]))
         if recorder is not None and applied:  # the proof for a fast re-delivery (fastpath.py)

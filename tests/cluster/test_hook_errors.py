@@ -110,6 +110,11 @@ def test_rbac_forbidden(kubectl, kubeconfig, tmp_path, existing, ns):
             "--resource=configmaps")
     kubectl("create", "rolebinding", sa, "-n", "heat-k8s-hook", f"--role={sa}",
             f"--serviceaccount={ns}:{sa}")
+    # the application's Lease (issue 15) lives beside its inventory: the README's RBAC row
+    kubectl("create", "role", f"{sa}-lease", "-n", "heat-k8s-hook",
+            "--verb=get,list,watch,patch,create,update", "--resource=leases.coordination.k8s.io")
+    kubectl("create", "rolebinding", f"{sa}-lease", "-n", "heat-k8s-hook",
+            f"--role={sa}-lease", f"--serviceaccount={ns}:{sa}")
     kubectl("create", "clusterrole", sa, "--verb=get,list,watch", "--resource=namespaces")
     kubectl("create", "clusterrolebinding", sa, f"--clusterrole={sa}",
             f"--serviceaccount={ns}:{sa}")
