@@ -54,6 +54,8 @@ class Credentials:
     """Where the API server's address and the hook's credentials come from."""
 
     description = "credentials"
+    # seconds the first request may take: an unreachable server fails the run early
+    first_contact = 10.0
 
     def configuration(self) -> Any:  # kubernetes.client.Configuration
         raise NotImplementedError

@@ -41,6 +41,11 @@ FRESH = 2.0               # a token younger than this is not dropped again (para
 class KeystoneCredentials(Credentials):
     """The cluster at the operator's `server`, as the Keystone `identity`."""
 
+    # the first request gets a token from Keystone, and the API server's webhook then reviews
+    # it against Keystone too (up to its 30 s): 10 s turned a slow Keystone into a false
+    # "cannot reach the API server" (code 3)
+    first_contact = 2 * KEYSTONE_TIMEOUT + 30.0
+
     def __init__(self, identity: Identity, ks: KeystoneSettings,
                  mask: Callable[[Iterable[Any]], None] = lambda values: None,
                  clock: Callable[[], float] = time.monotonic):

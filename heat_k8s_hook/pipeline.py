@@ -90,7 +90,8 @@ def open_run(dep: Deployment, ctx: Context, emit: Emit,
                                         ctx.clock)
     cluster = _phase("connect", ctx.connect, dep.options)
     cluster.deadline = deadline  # transient API faults are retried until it (retry.py)
-    version = _phase("connect", lambda: cluster.ping(timeout=deadline.cap(10.0)))
+    version = _phase("connect", lambda: cluster.ping(
+        timeout=deadline.cap(cluster.credentials.first_contact)))
     emit(Progress(f"{dep.action} {dep.identity}: {len(manifests)} object(s), cluster {version}"))
     opts = dep.options
     keystone = ctx.settings.keystone

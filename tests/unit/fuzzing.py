@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import yaml
 from hypothesis import strategies as st
 
-from heat_k8s_hook.cluster import ApiError, Resource
+from heat_k8s_hook.cluster import ApiError, Credentials, Resource
 from heat_k8s_hook.deployment import load_deployment
 from heat_k8s_hook.errors import EXIT_CODES, HookError
 from heat_k8s_hook.hook import Answer
@@ -39,6 +39,8 @@ WRITES = frozenset({"PATCH", "POST", "PUT", "DELETE"})
 
 class FakeCluster:
     """An API server boundary in memory; `writes` lists every request that changes it."""
+
+    credentials = Credentials()
 
     def __init__(self) -> None:
         self.objects: dict = {}
