@@ -26,6 +26,9 @@ class Recorded(HookError):
         super().__init__(message)
         self.code = code
 
+    def in_phase(self) -> str:
+        return self.message   # the applier's line, which names its own phase
+
 
 def matches(facts) -> bool:
     """The cheap check of a late member: nothing to write (every object as applied, the
