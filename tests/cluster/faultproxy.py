@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from urllib.parse import urlparse
 
 import yaml
@@ -16,7 +17,8 @@ from hookrun import write_kubeconfig
 
 
 class FaultProxy:
-    def __init__(self, kubeconfig: str):
+    def __init__(self, kubeconfig: str, delay: float = 0.0):
+        self.delay = delay   # seconds added to every request (client -> server chunk)
         self.cfg = yaml.safe_load(open(kubeconfig))
         server = urlparse(self.cfg["clusters"][0]["cluster"]["server"])
         self.upstream = (server.hostname, server.port)
@@ -58,8 +60,8 @@ class FaultProxy:
             with self.lock:
                 self.accepted += 1
                 self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+            for a, b, delay in ((client, upstream, self.delay), (upstream, client, 0.0)):
+                threading.Thread(target=_pump, args=(a, b, delay), daemon=True).start()
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones."""
@@ -80,12 +82,14 @@ class FaultProxy:
         self.cut()
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
+def _pump(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
+            if delay:
+                time.sleep(delay)
             dst.sendall(data)
     except OSError:
         pass

@@ -133,9 +133,9 @@ def test_api_server_gone_past_the_deadline_fails_with_the_cause_and_orphans_noth
     Checked red: with RecordInventory moved after the apply stages (steps.plan_apply), the
     objects created before the cut had no parent at all (`0 parents for ApplySet ...`).
     """
-    proxy = FaultProxy(kubeconfig)
+    proxy = FaultProxy(kubeconfig, delay=0.05)   # a slow link: the cut lands mid-apply
     env = {"KUBECONFIG": proxy.kubeconfig(tmp_path / "kubeconfig")}
-    timeout = 20
+    timeout = 30
     dep = deployment(config(ns), stack=f"faults-{ns}",
                      options={"namespace": ns, "timeout": timeout})
     try:
