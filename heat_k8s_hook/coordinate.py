@@ -153,15 +153,26 @@ def hold(run_ctx, client: LeaseClient, lease: dict, me: ha.Holder, mask, work) -
     try:
         work()
     except HookError as exc:
-        renewer.release(outcome(exc.code, shorten(mask(exc.in_phase()))))
-        raise
+        _release(renewer, outcome(exc.code, shorten(mask(exc.in_phase()))), inner)
+        raise   # the run's own error, never the release's
     except BaseException:
         renewer.stopped.set()   # a bug: the claim lapses and another member takes over
         raise
     finally:
         run_ctx.emit = inner
-    if not renewer.release(outcome(0)):
+    if _release(renewer, outcome(0), inner) is False:
         inner(Progress(f"Lease {client.namespace}/{client.name} was taken over before the end"))
+
+
+def _release(renewer: Renewer, result: ha.Outcome, emit) -> Optional[bool]:
+    """Release with the outcome; when the API server cannot take it (gone past the deadline),
+    the claim lapses after its duration and the next member checks and converges."""
+    try:
+        return renewer.release(result)
+    except HookError as exc:
+        emit(Progress(f"the outcome could not be recorded on the Lease ({exc.message}): "
+                      "it lapses and another member will check the objects"))
+        return None
 
 
 def answer(emit, outcome: ha.Outcome, generation: str) -> bool:

@@ -26,6 +26,7 @@ class FaultProxy:
         self.conns: list = []
         self.lock = threading.Lock()
         self.accepted = 0
+        self.refusing = False
         self._listen()
 
     def kubeconfig(self, path) -> str:
@@ -51,6 +52,11 @@ class FaultProxy:
                 client, _ = server.accept()
             except OSError:
                 return  # cut
+            if server is not self.server or self.refusing:
+                # accepted by an accept() that was blocked when cut() closed the socket (close
+                # does not wake it on Linux): one such connection let a cut run carry on
+                client.close()
+                return
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)
             except OSError:
@@ -65,6 +71,11 @@ class FaultProxy:
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones."""
+        self.refusing = True
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)   # wakes the accept() blocked on it
+        except OSError:
+            pass
         self.server.close()
         with self.lock:
             conns, self.conns = self.conns, []
@@ -76,6 +87,7 @@ class FaultProxy:
             conn.close()
 
     def restore(self) -> None:
+        self.refusing = False
         self._listen()
 
     def close(self) -> None:
