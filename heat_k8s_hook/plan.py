@@ -27,7 +27,9 @@ HELM_INSTALL_ORDER = (
     "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
     "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
 )
-DEFINITIONS = frozenset({"Namespace", "CustomResourceDefinition"})
+# ServiceAccounts too: the token controller deletes a service-account-token Secret that it
+# sees before its ServiceAccount (Helm orders them for the same reason); CI saw it happen.
+DEFINITIONS = frozenset({"Namespace", "CustomResourceDefinition", "ServiceAccount"})
 FIRST_WORKLOAD = HELM_INSTALL_ORDER.index("DaemonSet")
 STAGE_NAMES = ("definitions", "dependencies", "workloads")
 
