@@ -76,7 +76,7 @@ class Deployment:
     def application(self) -> str:
         """What the members of a SoftwareDeploymentGroup share: option `application`, else
         the deployment's `name` (Heat: the deployment's `name` property or its config's name)."""
-        return self.options.application or self.name or self.resource_name
+        return self.options.application or _logical(self.name) or self.resource_name
 
     @property
     def identity(self) -> str:
@@ -358,3 +358,15 @@ def load_deployment(data: bytes | str, limits: Limits = Limits()) -> Deployment:
     if depth_exceeds(raw, limits.max_depth):
         raise LimitExceeded("stdin: nesting depth", "max_depth", limits)
     return parse_deployment(raw)
+
+
+# Heat names a config after its resource: "<stack>-<resource>-<short id>", the short id being
+# 12 base32 characters of the resource's uuid (heat/common/short_id.py). A changed config is
+# a replaced resource with a new short id: without it, the name stays the same across UPDATEs
+# (an e2e UPDATE of the web example found its inventory under a new name and pruned nothing).
+_SHORT_ID = re.compile(r"-[a-z2-7]{12}$")
+
+
+def _logical(name: str) -> str:
+    return _SHORT_ID.sub("", name or "")
+

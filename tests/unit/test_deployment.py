@@ -179,3 +179,18 @@ def test_python_literals_are_json_only():
     assert decode_input("s", "String", "{'a': [1, 'b']}") == {"a": [1, "b"]}
     assert decode_input("s", "String", "{'a': {1, 2}}") == "{'a': {1, 2}}"
     assert decode_input("s", "String", "[b'x']") == "[b'x']"
+
+
+def test_identity_survives_a_replaced_config():
+    """Heat replaces a changed SoftwareConfig, and its name gets a new short id: the identity
+    (inventory, Lease) must not change with it. Seen red in CI's e2e web UPDATE (nothing was
+    pruned) before the short id was dropped."""
+    import json
+
+    def dep(name):
+        return load_deployment(json.dumps({"config": "", "name": name, "inputs": [
+            {"name": "deploy_stack_id", "value": "web/4c9f"},
+            {"name": "deploy_resource_name", "value": "deployment"}]}))
+    first, replaced = dep("web-web_config-2kqo5zxkzbfa"), dep("web-web_config-a7bcdefgh3xy")
+    assert first.identity == replaced.identity and first.slug == replaced.slug
+    assert dep("web-other_config-2kqo5zxkzbfa").identity != first.identity
