@@ -214,8 +214,9 @@ class Cluster:
 
     # requests --------------------------------------------------------------------------------
 
-    def _headers(self, content_type: str | None = None) -> dict:
-        headers = {"Accept": "application/json", "User-Agent": "heat-k8s-hook"}
+    def _headers(self, content_type: str | None = None,
+                 accept: str | None = None) -> dict:
+        headers = {"Accept": accept or "application/json", "User-Agent": "heat-k8s-hook"}
         if content_type:
             headers["Content-Type"] = content_type
         # auth_settings() is the client's own (version-independent) view of its credentials;
@@ -245,7 +246,8 @@ class Cluster:
         if resp.status == 401 and self.credentials.renew():
             resp.drain_conn()
             resp.release_conn()
-            return self._send(method, url, body, self._headers(headers.get("Content-Type")),
+            return self._send(method, url, body, self._headers(headers.get("Content-Type"),
+                                                               headers.get("Accept")),
                               timeout, stream)
         return resp
 
@@ -256,8 +258,9 @@ class Cluster:
 
     def request_full(self, method: str, path: str, query: Mapping | None = None,
                      body: Any = None, content_type: str | None = None,
-                     timeout: float = 30.0) -> tuple:
-        """Like request, but returns (HTTP status, decoded answer): 201 tells a create apart."""
+                     timeout: float = 30.0, accept: str | None = None) -> tuple:
+        """Like request, but returns (HTTP status, decoded answer): 201 tells a create apart.
+        `accept`: another Accept header (a LIST of metadata only: fastpath.METADATA_LIST)."""
         data = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -269,7 +272,8 @@ class Cluster:
         def attempt() -> tuple:
             tries[0] += 1
             left = timeout if tries[0] == 1 else min(timeout, end - clock())
-            resp = self._send(method, url, data, self._headers(content_type), max(0.5, left))
+            resp = self._send(method, url, data, self._headers(content_type, accept),
+                              max(0.5, left))
             self.answered = True
             return resp.status, self._decode(resp.status, resp.data, method, path)
         try:
@@ -319,8 +323,9 @@ class Cluster:
         # Not cut here: the message is cut only after masking (a cut secret escapes the masker).
         raise error(status, "", f"{method} {path}: HTTP {status} {text[0] if text else ''}")
 
-    def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0) -> Any:
-        return self.request("GET", path, query, timeout=timeout)
+    def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0,
+            accept: str | None = None) -> Any:
+        return self.request_full("GET", path, query, timeout=timeout, accept=accept)[1]
 
     def ping(self, timeout: float = 10.0) -> str:
         """Check reachability and credentials once; returns the server's gitVersion."""

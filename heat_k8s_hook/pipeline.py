@@ -146,6 +146,8 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
     recorder = outcome.Recorder(emit) if ctx.delivery_key and \
         dep.action in steps.APPLY_ACTIONS else None
     with open_run(dep, ctx, recorder or emit, manifests) as run_ctx:
+        if recorder is not None:
+            recorder.run_ctx = run_ctx  # it LISTs each scope once all its members are ready
         # one member of a group applies, the others answer with its outcome (coordinate.py)
         applied = _phase(
             "coordinate", coordinate.run, run_ctx, ctx.mask, ctx.settings.lease_duration,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import types
 
 import pytest
 
@@ -141,3 +143,120 @@ def test_digest_sees_every_resource_version():
     added["items"].append({"metadata": {"namespace": "n", "name": "b", "resourceVersion": "1"}})
     digests = {fastpath.digest([("s", x)]) for x in (listing, changed, added, {"items": []})}
     assert len(digests) == 4
+
+
+# -- the record of a successful apply (outcome.py) ---------------------------------------------
+
+def _full(ns, name, rv) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v" * 100},
+            "metadata": {"namespace": ns, "name": name, "resourceVersion": rv, "uid": "u",
+                         "labels": {"applyset.kubernetes.io/part-of": "set"},
+                         "managedFields": [{"manager": "heat-k8s-hook"}]}}
+
+
+def _metadata_only(listing: dict) -> dict:
+    """What the API server answers to fastpath.METADATA_LIST for the same objects."""
+    keep = ("namespace", "name", "resourceVersion", "uid", "labels", "managedFields")
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": {k: o["metadata"][k] for k in keep if k in o["metadata"]}}
+                      for o in listing["items"]]}
+
+
+def test_digest_of_metadata_only_lists_is_the_digest_of_full_lists():
+    """save (outcome.py) and the fast path both LIST as PartialObjectMetadataList; a server
+    that answers with full objects (the Accept's fallback) must give the same digest."""
+    full = {"items": [_full("n", f"c{i}", str(10 + i)) for i in range(5)]}
+    assert fastpath.digest([("s", full)]) == fastpath.digest([("s", _metadata_only(full))])
+
+
+class _Recording:
+    """The API server boundary of outcome.save: answers LISTs, remembers when and how."""
+
+    def __init__(self):
+        self.calls, self.lock = [], threading.Lock()
+
+    def get(self, path, query=None, timeout=30.0, accept=None):
+        with self.lock:
+            self.calls.append((path.split("?")[0].rsplit("/", 1)[-1], accept))
+        return {"items": [{"metadata": {"namespace": "app", "name": path[-12:],
+                                        "resourceVersion": "7"}}]}
+
+
+def _run_ctx(pool):
+    from heat_k8s_hook.cluster import Resource
+    from heat_k8s_hook.plan import ObjectRef
+    kinds = {"ConfigMap": Resource("", "v1", "ConfigMap", "configmaps", True),
+             "Secret": Resource("", "v1", "Secret", "secrets", True),
+             "Deployment": Resource("apps", "v1", "Deployment", "deployments", True)}
+    items = {}
+    for kind, names in (("ConfigMap", ["a", "b"]), ("Secret", ["s"]), ("Deployment", ["web"])):
+        for name in names:
+            ref = ObjectRef(kinds[kind].group, kind, "app", name, "v1")
+            items[ref.key] = types.SimpleNamespace(ref=ref, resource=kinds[kind])
+    recorded = {}
+    ctx = types.SimpleNamespace(
+        items=items, cluster=_Recording(), parent_name="heat-x",
+        applier=types.SimpleNamespace(pool=pool, applyset_id="set"),
+        deadline=types.SimpleNamespace(cap=lambda s: s),
+        dep=types.SimpleNamespace(identity="shop/web", options=types.SimpleNamespace(
+            wait_rules={}, unschedulable_grace=15.0)),
+        inventory=types.SimpleNamespace(record=lambda *a, **kw: recorded.update(kw)))
+    return ctx, recorded
+
+
+def test_save_lists_metadata_only_and_ready_scopes_while_the_wait_goes_on():
+    """The record's LISTs ask for metadata only, and a scope whose members are all ready is
+    LISTed during the final wait, never before (the Deployment's scope waits for its verdict).
+
+    Seen red: with save's LISTs of full objects (no Accept; every call's accept is None),
+    and with the early LISTs removed (nothing listed while the Deployment is in progress)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from heat_k8s_hook import outcome, steps
+    from heat_k8s_hook.events import ObjectChanged, StepStarted, VerdictChanged
+    from heat_k8s_hook.plan import Action
+    from heat_k8s_hook.readiness.rules import Status
+    from heat_k8s_hook.report import Masker
+    with ThreadPoolExecutor(4) as pool:
+        ctx, recorded = _run_ctx(pool)
+        events = []
+        rec = outcome.Recorder(events.append)
+        rec.run_ctx = ctx
+        refs = [it.ref for it in ctx.items.values()]
+        for ref in refs:
+            rec(ObjectChanged(ref, Action.CREATED))
+        rec(StepStarted(5, 6, steps.WaitReady(tuple(refs))))
+        for ref in refs[:3]:   # ConfigMaps and the Secret: ready as soon as applied
+            rec(VerdictChanged(ref, Status.READY, "exists"))
+        for future in list(rec.early.values()):
+            future.result()
+        assert sorted(p for p, _ in ctx.cluster.calls) == ["configmaps", "secrets"]
+        rec(VerdictChanged(refs[3], Status.IN_PROGRESS, "rolling out"))
+        assert len(ctx.cluster.calls) == 2
+        rec(VerdictChanged(refs[3], Status.READY, "available"))
+        outcome.save(ctx, rec, "k", Masker())
+    assert sorted(p for p, _ in ctx.cluster.calls) == ["configmaps", "deployments", "secrets"]
+    assert {a for _, a in ctx.cluster.calls} == {fastpath.METADATA_LIST}
+    record = json.loads(recorded["outcome"])
+    assert record["objects"] == 4 and len(record["scopes"]) == 3
+    assert len(events) == 4 + 1 + 3 + 2   # every event passed on
+
+
+def test_a_scope_with_a_pruned_object_is_listed_at_the_end():
+    """A pruned object may still be terminating (and listed) during the wait: its scope is
+    LISTed by save, after the pruned objects are gone (seen red with the pruned check removed:
+    the ConfigMaps' scope was LISTed during the wait)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from heat_k8s_hook import outcome, steps
+    from heat_k8s_hook.events import ObjectChanged, StepStarted
+    from heat_k8s_hook.plan import Action, ObjectRef
+    with ThreadPoolExecutor(2) as pool:
+        ctx, _ = _run_ctx(pool)
+        rec = outcome.Recorder(lambda e: None)
+        rec.run_ctx = ctx
+        rec(ObjectChanged(ObjectRef("", "ConfigMap", "app", "old", "v1"), Action.PRUNED))
+        rec(StepStarted(5, 6, steps.WaitReady(())))   # nothing waited: all ready at once
+        assert sorted(rec.early) == sorted(s for s in outcome.scopes(ctx)
+                                           if "/configmaps?" not in s)
