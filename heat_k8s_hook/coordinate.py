@@ -4,6 +4,10 @@
 resourceVersion read), follow (watch the Lease until the holder records its outcome or its
 claim lapses), or answer from the recorded outcome (after a cheap read-only check when this
 member arrived late). Every wait counts against this member's own deadline.
+
+Every member that answers records itself on the Lease (`ha.with_member`). A DELETE while other
+members are recorded takes this member off the record and deletes nothing (a group that
+shrinks); the last member's DELETE deletes the application (a stack delete).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from heat_k8s_hook.events import ObjectChanged, OutputRead, Progress
 from heat_k8s_hook.lease import LeaseClient, Lost, Renewer
 from heat_k8s_hook.plan import Action, ObjectRef
 from heat_k8s_hook.report import shorten
+from heat_k8s_hook.steps import APPLY_ACTIONS
 
 
 class Recorded(HookError):
@@ -65,9 +70,12 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
         if decision.move is ha.Move.CHECK and check():
             if decision.outcome.member == me.member:
                 work()   # its own re-delivery, nothing to write: no Lease needed
+                join(run_ctx, client, lease, me)
                 return True
+            join(run_ctx, client, lease, me)
             return answer(emit, decision.outcome, dep.generation)
         if decision.move is ha.Move.ANSWER:
+            join(run_ctx, client, lease, me)
             return answer(emit, decision.outcome, dep.generation)
         if decision.move is ha.Move.CHECK:
             emit(Progress(f"the objects changed since member {decision.holder} applied: "
@@ -80,6 +88,11 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
                               f"{client.name}: waiting for its outcome"))
             following = True
             lease = follow(client, lease, run_ctx.deadline, decision.holder)
+            continue
+        if dep.action == "DELETE" and ha.others(lease, me.member):
+            if leave(run_ctx, client, lease, me):
+                return False
+            lease = client.get()   # the record changed under us: decide again
             continue
         held = acquire(run_ctx, client, lease, me, seconds)
         if held is None:
@@ -95,6 +108,8 @@ def acquire(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
     dep = run_ctx.dep
     body = ha.acquire_body(lease, client.name, client.namespace, dep.identity, me,
                            dep.generation, max(1, round(seconds)), time.time())
+    if dep.action in APPLY_ACTIONS:   # a member from its claim on (its release keeps it)
+        body = ha.with_member(body, me.member, True) or body
     try:
         try:
             return client.write(body, create=lease is None)
@@ -105,6 +120,42 @@ def acquire(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
             return client.write(body, create=True)
     except Lost:
         return None
+
+
+def join(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder) -> None:
+    """Record this member as one that answered (an update carrying the resourceVersion read;
+    a 409: read again), so that its DELETE later leaves the application to the others."""
+    if run_ctx.dep.action not in APPLY_ACTIONS:
+        return
+    while lease is not None:
+        if ha.record_full(lease, me.member):
+            run_ctx.emit(Progress(f"not recorded as a member on Lease {client.namespace}/"
+                                  f"{client.name}: it records {ha.MAX_MEMBERS} already"))
+            return
+        body = ha.with_member(lease, me.member, True)
+        if body is None:
+            return
+        try:
+            client.write(body, create=False)
+            return
+        except Lost:
+            run_ctx.deadline.remaining()   # TimedOut past the deadline
+            lease = client.get()
+
+
+def leave(run_ctx, client: LeaseClient, lease: dict, me: ha.Holder) -> bool:
+    """DELETE while other members are recorded: take this member off the record and delete
+    nothing. False when the Lease changed since it was read (another member left or joined)."""
+    rest = ha.others(lease, me.member)
+    body = ha.with_member(lease, me.member, False)
+    if body is not None:   # None: never recorded (it never answered), nothing to take off
+        try:
+            client.write(body, create=False)
+        except Lost:
+            return False
+    run_ctx.emit(Progress(f"left application {run_ctx.dep.identity}; members "
+                          f"{', '.join(rest)} remain; objects kept"))
+    return True
 
 
 def follow(client: LeaseClient, lease: Optional[dict], deadline, holder: str) -> Optional[dict]:

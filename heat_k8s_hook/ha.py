@@ -4,8 +4,10 @@ Members of an `OS::Heat::SoftwareDeploymentGroup` (one per controller) receive t
 deployment at about the same time. They share the application identity (deployment.identity)
 and the *generation* (a hash of config, options, user inputs and action); one of them holds a
 `coordination.k8s.io/v1` Lease named after the identity and applies, the others follow it and
-answer with the outcome it records on the Lease. Pure: Lease bodies in, decisions out; the
-Lease I/O is `lease.py`, the glue around a run `coordinate.py`.
+answer with the outcome it records on the Lease, which also keeps the members that answered
+(a member's DELETE leaves the application to the others; the last one's deletes it).
+Pure: Lease bodies in, decisions out; the Lease I/O is `lease.py`, the glue around a run
+`coordinate.py`.
 """
 from __future__ import annotations
 
@@ -21,8 +23,11 @@ from typing import Any, Mapping, Optional
 OUTCOME = "heat-k8s-hook.dev/outcome"        # the holder's outcome, JSON (masked, like the result)
 GENERATION = "heat-k8s-hook.dev/generation"  # what the current holder applies
 IDENTITY = "heat-k8s-hook.dev/deployment"
+MEMBERS = "heat-k8s-hook.dev/members"        # the members that answered, JSON list of names
 DEFAULT_LEASE_SECONDS = 15
 MAX_RECORD_LINES = 2000   # change-set lines kept in the record (an annotation is at most 256 KiB)
+MAX_MEMBERS = 256         # names kept in MEMBERS (a group of more is not recorded past it)
+MAX_MEMBER_CHARS = 128    # a longer member name is recorded cut, with a hash of the whole
 
 
 def generation(config: Any, options: Any, inputs: Any, action: str) -> str:
@@ -204,13 +209,14 @@ def describe(lease: Optional[Mapping], now: float) -> str:
     if not lease:
         return ""
     holder, outcome = holder_of(lease), outcome_of(lease)
+    members = f"; members {', '.join(members_of(lease))}" if members_of(lease) else ""
     if holder and expires_at(lease) > now:
         generation_ = ((lease.get("metadata") or {}).get("annotations") or {}).get(GENERATION)
-        return f"lease: held by {holder} (applying generation {generation_})"
+        return f"lease: held by {holder} (applying generation {generation_}){members}"
     if outcome:
         return (f"lease: free; generation {outcome.generation} ({outcome.action}) applied by "
-                f"{outcome.applier}, code {outcome.code}")
-    return "lease: free" + (f" (claim of {holder} lapsed)" if holder else "")
+                f"{outcome.applier}, code {outcome.code}{members}")
+    return "lease: free" + (f" (claim of {holder} lapsed)" if holder else "") + members
 
 
 # -- Lease bodies ---------------------------------------------------------------------------
@@ -240,4 +246,54 @@ def release_body(lease: Mapping, outcome: Outcome) -> dict:
     metadata["annotations"] = dict(metadata.get("annotations") or {},
                                    **{OUTCOME: outcome.encode()})
     spec = {k: v for k, v in spec_of(lease).items() if k != "holderIdentity"}
-    return dict(lease, metadata=metadata, spec=spec)
+    freed = dict(lease, metadata=metadata, spec=spec)
+    # the applier answered: it is a member now, or (its DELETE, the last member's) no more
+    return with_member(freed, outcome.member, outcome.action != "DELETE") or freed
+
+
+# -- the members that answered (a group shrinks without deleting the application) ------------
+
+def member_key(member: str) -> str:
+    """A member's name as recorded: itself, or cut with a hash of the whole when very long."""
+    if len(member) <= MAX_MEMBER_CHARS:
+        return member
+    digest = hashlib.sha256(member.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{member[:MAX_MEMBER_CHARS - 17]}~{digest}"
+
+
+def members_of(lease: Optional[Mapping]) -> tuple:
+    """The recorded members, sorted; () when none are (or the record is not a list of names)."""
+    annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
+    try:
+        names = json.loads(annotations.get(MEMBERS) or "[]")
+    except ValueError:
+        return ()
+    if not isinstance(names, list):
+        return ()
+    return tuple(sorted({n for n in names if isinstance(n, str) and n}))
+
+
+def others(lease: Optional[Mapping], member: str) -> tuple:
+    """The recorded members but this one: while there are any, this member's DELETE leaves
+    the application to them and deletes nothing; the last member's DELETE deletes it."""
+    key = member_key(member)
+    return tuple(n for n in members_of(lease) if n != key)
+
+
+def record_full(lease: Optional[Mapping], member: str) -> bool:
+    """True when `member` is not recorded and cannot be: MAX_MEMBERS are already."""
+    names = members_of(lease)
+    return member_key(member) not in names and len(names) >= MAX_MEMBERS
+
+
+def with_member(lease: Mapping, member: str, present: bool) -> Optional[dict]:
+    """The Lease with `member` added to (present) or taken off the recorded members, keeping
+    its resourceVersion (optimistic concurrency); None when that changes nothing."""
+    key, names = member_key(member), set(members_of(lease))
+    if (key in names) == present or (present and len(names) >= MAX_MEMBERS):
+        return None
+    names = names | {key} if present else names - {key}
+    metadata = dict(lease.get("metadata") or {})
+    metadata["annotations"] = dict(metadata.get("annotations") or {},
+                                   **{MEMBERS: json.dumps(sorted(names))})
+    return dict(lease, metadata=metadata)

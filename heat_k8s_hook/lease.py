@@ -103,7 +103,7 @@ class Renewer:
                 if self.stopped.is_set():
                     return
                 try:
-                    self.lease = self.client.write(ha.renew_body(self.lease, self.clock()), False)
+                    self._write(lambda held: ha.renew_body(held, self.clock()))
                 except Lost:
                     self.lost = True
                     log.warning("Lease %s taken by another member", self.client.name)
@@ -118,7 +118,22 @@ class Renewer:
             if self.lost:
                 return False
             try:
-                self.client.write(ha.release_body(self.lease, outcome), False)
+                self._write(lambda held: ha.release_body(held, outcome))
                 return True
             except Lost:
                 return False
+
+    def _write(self, body_of: Callable[[dict], dict]) -> None:
+        """Write body_of(the held Lease). A 409 while the Lease still names this holder is a
+        member recording itself (ha.with_member): write again on the Lease as it is now."""
+        mine = ha.holder_of(self.lease)
+        for _ in range(8):
+            try:
+                self.lease = self.client.write(body_of(self.lease), False)
+                return
+            except Lost:
+                fresh = self.client.get()
+                if fresh is None or ha.holder_of(fresh) != mine:
+                    raise
+                self.lease = fresh
+        raise Lost()

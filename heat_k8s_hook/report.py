@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional
@@ -23,6 +24,7 @@ MAX_FIELD_BYTES = 256 * 1024      # stdout and stderr each; the whole result sta
 MASK = "******"
 MAX_MESSAGE = 2000    # characters of one error message, cut after masking
 MIN_SECRET = 3      # shorter values are not masked (they would blank out ordinary words)
+MAX_SCAN_PREFIXES = 256   # more distinct prefixes: the plain scan (a bigger regex is no faster)
 MIN_LINE = 6        # lines of a multi-line secret at least this long are masked on their own
 B64_WIDTHS = (64, 76)   # PEM and MIME line wrapping of base64
 RESERVED = frozenset({"deploy_stdout", "deploy_stderr", "deploy_status_code", "error_output"})
@@ -79,7 +81,9 @@ class Masker:
 
     Forms are indexed by their first MIN_SECRET characters and matched longest first in one
     left-to-right scan: linear in the text, whatever the number of secrets (a regex alternation
-    of thousands of forms is not).
+    of thousands of forms is not). With few distinct prefixes (a deployment's handful of
+    secrets) a regex of them, a trie, finds the next position worth a look in C, so a 10,000-
+    line change set is not walked character by character in Python (0.3-0.5 s, twice per run).
     """
 
     def __init__(self, secrets: Iterable[Any] = ()):
@@ -87,6 +91,7 @@ class Masker:
         self._forms: set = set()
         self._index: dict = {}   # first MIN_SECRET characters -> forms, longest first
         self._unsorted: set = set()
+        self._scan = None   # re.Pattern of the prefixes when they are few (_prefix_regex)
         self._lock = threading.Lock()   # the watchdog thread masks while the run may add
         self.add(secrets)
 
@@ -111,10 +116,19 @@ class Masker:
             return self._replace(text)
 
     def _replace(self, text: str) -> str:
-        while self._unsorted:
-            self._index[self._unsorted.pop()].sort(key=len, reverse=True)
+        if self._unsorted:
+            while self._unsorted:
+                self._index[self._unsorted.pop()].sort(key=len, reverse=True)
+            self._scan = _prefix_regex(self._index) if len(self._index) <= MAX_SCAN_PREFIXES \
+                else None
         lookup, out, start, i, end = self._index.get, [], 0, 0, len(text) - MIN_SECRET
+        search = self._scan.search if self._scan is not None else None
         while i <= end:
+            if search is not None:  # skip to the next position where a prefix starts
+                hit = search(text, i)
+                if hit is None:
+                    break
+                i = hit.start()
             for form in lookup(text[i:i + MIN_SECRET], ()):
                 if text.startswith(form, i):
                     out += [text[start:i], MASK]
@@ -138,6 +152,22 @@ class Masker:
             masked = value if self(str(value)) == str(value) else MASK
         text = json.dumps(masked)
         return masked if self(text) == text else MASK
+
+
+def _prefix_regex(prefixes: Iterable[str]) -> "re.Pattern":
+    """A regex matching exactly the given MIN_SECRET-character strings, as a trie (first
+    character, then second, then a class of thirds): the engine rejects a position in a few
+    comparisons, where an alternation of the strings would try each one."""
+    tree: dict = {}
+    for p in prefixes:
+        tree.setdefault(p[0], {}).setdefault(p[1], set()).add(p[2])
+
+    def one_of(alternatives: list) -> str:
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+    return re.compile("|".join(
+        re.escape(c0) + one_of([re.escape(c1) + one_of([re.escape(c) for c in sorted(c2s)])
+                                for c1, c2s in sorted(sub.items())])
+        for c0, sub in sorted(tree.items())), re.DOTALL)
 
 
 def secret_values(obj: Mapping) -> list:

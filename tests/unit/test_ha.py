@@ -140,3 +140,112 @@ def test_describe_for_status():
     assert ha.describe(done, NOW) == "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0"
     assert ha.describe(lease("0@h:1", renewed=NOW - 60), NOW) == \
         "lease: free (claim of 0@h:1 lapsed)"
+
+
+# -- the members that answered: a group shrinks, a stack delete deletes (issue 15) ------------
+
+def freed(members=(), member_="0", action="CREATE"):
+    """A released Lease recording `members`, as the applier `member_` left it."""
+    held = ha.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app",
+                           ha.Holder(member_, "h", 1), "g1", 15, NOW)
+    for name in members:
+        held = ha.with_member(held, name, True) or held
+    return ha.release_body(held, ha.Outcome("g1", 0, applier=f"{member_}@h:1", action=action))
+
+
+def test_the_applier_is_recorded_on_release_and_its_delete_takes_it_off():
+    assert ha.members_of(freed()) == ("0",)
+    assert ha.members_of(freed(["1", "2"])) == ("0", "1", "2")
+    assert ha.members_of(freed(["0", "1"], action="DELETE")) == ("1",)
+    assert ha.members_of(freed(["0"], action="DELETE")) == ()
+
+
+def test_with_member_keeps_the_resource_version_and_writes_only_a_change():
+    lease_ = dict(freed(), metadata=dict(freed()["metadata"], resourceVersion="9"))
+    joined = ha.with_member(lease_, "1", True)
+    assert ha.members_of(joined) == ("0", "1") and joined["metadata"]["resourceVersion"] == "9"
+    assert ha.outcome_of(joined) == ha.outcome_of(lease_)          # nothing else touched
+    assert ha.with_member(joined, "1", True) is None                # recorded: no write
+    assert ha.with_member(lease_, "7", False) is None               # never recorded: no write
+    assert ha.members_of(ha.with_member(joined, "0", False)) == ("1",)
+
+
+@pytest.mark.parametrize("recorded,me,rest", [
+    ((), "0", ()),                     # a plain deployment from before members were recorded
+    (("0",), "0", ()),                 # a plain deployment: one member, its DELETE deletes
+    (("0", "1", "2"), "2", ("0", "1")),   # a group shrinks: 2 leaves, 0 and 1 remain
+    (("0", "1"), "5", ("0", "1")),     # a member that never answered deletes nothing either
+])
+def test_others_decide_whether_a_delete_leaves_or_deletes(recorded, me, rest):
+    assert ha.others(freed(recorded[1:], recorded[0]) if recorded else None, me) == rest
+
+
+def test_the_record_is_bounded():
+    long = "c" * 300
+    assert ha.member_key(long) != ha.member_key(long[:-1] + "d")       # no collision by a cut
+    assert len(ha.member_key(long)) == ha.MAX_MEMBER_CHARS
+    assert ha.others(ha.with_member(freed(), long, True), long) == ("0",)
+    full = freed([str(i) for i in range(1, ha.MAX_MEMBERS)])
+    assert len(ha.members_of(full)) == ha.MAX_MEMBERS
+    assert ha.record_full(full, "new") and not ha.record_full(full, "7")
+    assert ha.with_member(full, "new", True) is None
+    broken = dict(full, metadata=dict(full["metadata"], annotations={ha.MEMBERS: "{bad"}))
+    assert ha.members_of(broken) == ()
+
+
+def test_status_names_the_members():
+    assert ha.describe(freed(["1"]), NOW) == \
+        "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0; members 0, 1"
+
+
+def delete_all_at_once(recorded: tuple, deleting: tuple) -> list:
+    """Every interleaving of concurrent DELETEs under optimistic concurrency, by the rules
+    coordinate.run follows: read the Lease; a live holder or a recorded DELETE: follow it;
+    other members recorded: take itself off (a write on the version read) and keep the
+    objects; none: claim the Lease (a write on the version read) and delete. A write on a
+    stale version is a 409: read again. Returns what each member did, per interleaving."""
+    start = (0, freed(recorded[1:], recorded[0]) if recorded else None, "")
+    ends: list = []
+
+    def explore(store, members):   # members: name -> ("read" | "write", snapshot) or result
+        pending = [m for m, s in members.items() if isinstance(s, tuple)]
+        if not pending:
+            ends.append(dict(members))
+            return
+        for name in pending:
+            step, seen = members[name]
+            version, lease_, deleter = store
+            nxt, out = dict(members), store
+            if step == "read":
+                nxt[name] = ("write", store)
+            elif deleter:
+                nxt[name] = "followed"
+            elif seen[0] != version:
+                nxt[name] = ("read", None)        # 409: read again
+            elif ha.others(seen[1], name):
+                body = ha.with_member(seen[1], name, False)
+                out = (version + (body is not None), body or lease_, "")
+                nxt[name] = "left"
+            else:
+                out, nxt[name] = (version + 1, lease_, name), "deleted"
+            explore(out, nxt)
+    explore(start, {m: ("read", None) for m in deleting})
+    return ends
+
+
+@pytest.mark.parametrize("recorded,deleting,deleters", [
+    (("0", "1", "2"), ("0", "1", "2"), 1),     # stack delete: exactly one deletes
+    (("0", "1", "2"), ("2",), 0),              # shrink by one: nothing deleted
+    (("0", "1", "2"), ("1", "2"), 0),          # shrink by two at once: 0 remains
+    (("0", "1"), ("0", "1", "5"), 1),          # 5 never answered: it counts for nothing
+    (("0",), ("0",), 1),                       # a plain deployment: deletes as before
+    ((), ("0",), 1),                           # recorded before members were
+])
+def test_concurrent_deletes_delete_exactly_once_and_only_at_the_last_member(
+        recorded, deleting, deleters):
+    """Broken on purpose once (others() returning () always): the shrink rows deleted."""
+    ends = delete_all_at_once(recorded, deleting)
+    assert ends
+    for end in ends:
+        assert list(end.values()).count("deleted") == deleters, end
+
