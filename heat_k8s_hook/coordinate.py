@@ -11,6 +11,7 @@ shrinks); the last member's DELETE deletes the application (a stack delete).
 """
 from __future__ import annotations
 
+import socket
 import time
 from typing import Callable, Optional
 
@@ -22,6 +23,9 @@ from heat_k8s_hook.lease import LeaseClient, Lost, Renewer
 from heat_k8s_hook.plan import Action, ObjectRef
 from heat_k8s_hook.report import shorten
 from heat_k8s_hook.steps import APPLY_ACTIONS
+from heat_k8s_hook.supervise import pid_alive
+
+LOCAL_RECHECK = 1.0   # seconds between looks at a holder on this host: is its process alive?
 
 
 class Recorded(HookError):
@@ -66,7 +70,8 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
                       f"{moved}; left to it"))
         return False
     while True:
-        decision = ha.decide(lease, dep.generation, me.member, time.time(), following, checked)
+        decision = ha.decide(lease, dep.generation, me.member, time.time(), following, checked,
+                             dead=_dead)
         if decision.move is ha.Move.CHECK and check():
             if decision.outcome.member == me.member:
                 work()   # its own re-delivery, nothing to write: no Lease needed
@@ -100,6 +105,11 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
             continue
         hold(run_ctx, client, held, me, mask, work)
         return True
+
+
+def _dead(holder: str) -> bool:
+    """A holder on this host whose process is gone (a killed worker): take over at once."""
+    return ha.gone(holder, socket.gethostname(), pid_alive)
 
 
 def acquire(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
@@ -169,6 +179,9 @@ def follow(client: LeaseClient, lease: Optional[dict], deadline, holder: str) ->
         raise late from None
     lapse = ha.expires_at(lease) - time.time()
     seconds = max(1.0, min(left, lapse + 0.5))
+    here = ha.Holder.parse(holder)
+    if here and here.host == socket.gethostname():   # look again soon: is it alive? (_dead)
+        seconds = min(seconds, LOCAL_RECHECK)
     version = ((lease or {}).get("metadata") or {}).get("resourceVersion", "")
     try:
         for changed in client.changes(version, seconds):

@@ -18,7 +18,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 OUTCOME = "heat-k8s-hook.dev/outcome"        # the holder's outcome, JSON (masked, like the result)
 GENERATION = "heat-k8s-hook.dev/generation"  # what the current holder applies
@@ -67,6 +67,13 @@ class Holder:
         if not (at and colon and pid.isdigit()):
             return None
         return cls(member, host, int(pid))
+
+
+def gone(holder: str, host: str, alive: Callable[[int], bool]) -> bool:
+    """A holder whose claim ended with its process: it ran on this `host` and `alive` says its
+    pid is no more (a killed hook worker). Its Lease has lapsed now, not after its duration."""
+    parsed = Holder.parse(holder)
+    return parsed is not None and parsed.host == host and not alive(parsed.pid)
 
 
 # -- time as the Lease spells it (MicroTime) --------------------------------------------------
@@ -171,14 +178,15 @@ class Decision:
 
 
 def decide(lease: Optional[Mapping], generation_: str, member: str, now: float,
-           following: bool, checked: bool = False) -> Decision:
+           following: bool, checked: bool = False,
+           dead: Callable[[str], bool] = lambda holder: False) -> Decision:
     """What a member does next, from the Lease as last seen.
 
     An outcome for this generation answers a member that was following (whatever its code).
     A member that arrives after a success answers from it only once the objects still match
     (CHECK, then `checked`); when the success is this member's own (a re-delivery of the same
     deployment), a match means a run with nothing to write. Else: follow a live holder, or
-    acquire.
+    acquire (a holder `dead` says is gone, see `gone`, is not live however recent its claim).
     """
     outcome = outcome_of(lease)
     if outcome and outcome.generation == generation_:
@@ -188,7 +196,7 @@ def decide(lease: Optional[Mapping], generation_: str, member: str, now: float,
         if outcome.code == 0 and not checked:
             return Decision(Move.CHECK, outcome.applier, outcome)
     holder = holder_of(lease)
-    if holder and expires_at(lease) > now:
+    if holder and expires_at(lease) > now and not dead(holder):
         return Decision(Move.FOLLOW, holder)
     return Decision(Move.ACQUIRE, holder)
 

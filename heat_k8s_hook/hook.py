@@ -2,7 +2,9 @@
 
 55-heat-config runs hooks with no timeout and never retries, so this entry point guarantees an
 answer: a top-level guard turns any exception into a result, and a watchdog answers with a
-timeout result if the run is still going shortly after the deployment's deadline.
+timeout result if the run is still going shortly after the deployment's deadline. Run as the
+hook (its real stdin), the full path runs in a forked worker (supervise.py): a worker killed
+mid-run, say the process an HA Lease names, is run again and the deployment still answers.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 from heat_k8s_hook import fastpath
 from heat_k8s_hook.errors import HookError, InvalidInput, TimedOut
@@ -60,7 +62,7 @@ def _rest_of(stdin, data: bytes, max_bytes: int) -> bytes:
     return data
 
 
-def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
+def run_hook(stdin: TextIO, answer: Answer, started: float, supervise: bool = False) -> None:
     # A re-delivery that provably changes nothing is answered from its record before anything
     # heavy is imported (fastpath.py); any doubt, and the full path below runs.
     data = read_stdin(stdin, fastpath.MAX_BYTES)
@@ -68,10 +70,57 @@ def run_hook(stdin: TextIO, answer: Answer, started: float) -> None:
     if fast is not None:
         answer.send(fast)
         return
+    if supervise and threading.active_count() == 1:   # fork only a process without threads
+        supervised_run(stdin, data, answer, started)
+        return
     full_run(stdin, data, answer, started)
 
 
-def full_run(stdin: TextIO, data: bytes, answer: Answer, started: float) -> None:
+def supervised_run(stdin: TextIO, data: bytes, answer: Answer, started: float) -> None:
+    """The full path in a worker process, run again if it is killed (supervise.py)."""
+    from heat_k8s_hook import supervise
+    data = _whole(stdin, data)   # every worker gets the whole deployment
+
+    def work(out: TextIO, notes: list) -> int:
+        mine = Answer(out)
+        guarded(lambda: full_run(stdin, data, mine, started, notes), mine)
+        return mine.sent if mine.sent is not None else HookError.code
+    ended = supervise.supervise(work, started, _timeout_of(data))
+    if ended.result is not None:
+        answer.send(ended.result)
+        return
+    from heat_k8s_hook.report import error_result
+    _progress(f"ERROR: {ended.message}")
+    answer.send(error_result(ended.code, ended.message, ended.lines))
+
+
+def _whole(stdin, data: bytes) -> bytes:
+    """A deployment larger than the fast path reads, read up to the operator's limit."""
+    if len(data) <= fastpath.MAX_BYTES:
+        return data
+    from heat_k8s_hook.limits import Limits
+    from heat_k8s_hook.settings import load_settings
+    try:
+        limits = load_settings().limits or Limits()
+    except HookError:
+        return data   # the worker reports the settings file
+    return _rest_of(stdin, data, limits.max_stdin_bytes)
+
+
+def _timeout_of(data: bytes) -> float:
+    """The deployment's `timeout` as the full path will read it (its default when absent or
+    wrong: the worker then answers code 2 at once)."""
+    from heat_k8s_hook.deployment import DEFAULT_TIMEOUT
+    options = (fastpath.load(data) or {}).get("options")
+    try:
+        seconds = float((options if isinstance(options, dict) else {}).get("timeout"))
+    except (TypeError, ValueError):
+        return DEFAULT_TIMEOUT
+    return seconds if 0 < seconds < float("inf") else DEFAULT_TIMEOUT
+
+
+def full_run(stdin: TextIO, data: bytes, answer: Answer, started: float,
+             notes: tuple = ()) -> None:
     from heat_k8s_hook.deadline import Deadline
     from heat_k8s_hook.deployment import load_deployment
     from heat_k8s_hook.limits import Limits
@@ -119,6 +168,9 @@ def full_run(stdin: TextIO, data: bytes, answer: Answer, started: float) -> None
     threading.Thread(target=watchdog, name="watchdog", daemon=True).start()
     result = Result()
     partial["stderr"] = result.stderr
+    for note in notes:   # from the supervisor: the worker before this one was killed
+        result.stderr.append(note)
+        _progress(note)
     try:
         execute(dep, ctx, result)
     except Exception as exc:  # a bug: still answer, with the cause, secrets masked
@@ -128,23 +180,36 @@ def full_run(stdin: TextIO, data: bytes, answer: Answer, started: float) -> None
     answer.send(result.as_dict(mask))
 
 
-def main(argv: Optional[list] = None) -> int:
-    started = time.monotonic()
-    answer = Answer(sys.stdout)
-    # Nothing but the result may reach stdout: anything else printed goes to stderr.
-    sys.stdout = sys.stderr
+def guarded(run: Callable[[], None], answer: Answer) -> None:
+    """The guard: any bug still yields a result with its cause."""
     try:
-        run_hook(sys.stdin, answer, started)
+        run()
     except KeyboardInterrupt:
         from heat_k8s_hook.report import error_result
         answer.send(error_result(HookError.code, "interrupted"))
     except InvalidInput as exc:
         from heat_k8s_hook.report import error_result
         answer.send(error_result(exc.code, exc.message))
-    except Exception as exc:  # the guard: any bug still yields a result with its cause
+    except Exception as exc:
         from heat_k8s_hook.report import error_result
         answer.send(error_result(HookError.code, f"internal error: {type(exc).__name__}: "
                                  f"{' '.join(str(exc).split())[:300]}"))
+
+
+def main(argv: Optional[list] = None, supervise: Optional[bool] = None) -> int:
+    """The hook. `supervise`: run the full path in a worker process; by default when reading
+    the process's real stdin (the hook as 55-heat-config runs it, not a test calling this),
+    unless HEAT_K8S_HOOK_SUPERVISE=0."""
+    started = time.monotonic()
+    if supervise is None:
+        supervise = sys.stdin is sys.__stdin__
+    from heat_k8s_hook.supervise import enabled
+    supervise = supervise and enabled()
+    answer = Answer(sys.stdout)
+    # Nothing but the result may reach stdout: anything else printed goes to stderr.
+    sys.stdout = sys.stderr
+    try:
+        guarded(lambda: run_hook(sys.stdin, answer, started, supervise), answer)
     finally:
         sys.stdout = answer.out
     return answer.sent if answer.sent is not None else HookError.code

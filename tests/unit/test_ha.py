@@ -249,3 +249,23 @@ def test_concurrent_deletes_delete_exactly_once_and_only_at_the_last_member(
     for end in ends:
         assert list(end.values()).count("deleted") == deleters, end
 
+
+# -- a killed hook worker's Lease (issue 15.4: the supervising parent runs a new worker) ------
+
+def test_holder_gone_only_on_this_host_with_its_pid_gone():
+    alive = {1: True, 2: False}.__getitem__
+    assert ha.gone("0@ctl0:2", "ctl0", alive)                 # this host, pid gone
+    assert not ha.gone("0@ctl0:1", "ctl0", alive)             # this host, alive
+    assert not ha.gone("0@ctl1:2", "ctl0", alive)             # another host: its duration
+    assert not ha.gone("garbage", "ctl0", alive)
+
+
+@pytest.mark.parametrize("holder,dead,move", [
+    ("0@h:1", True, ha.Move.ACQUIRE),       # its worker was killed: taken over at once
+    ("0@h:1", False, ha.Move.FOLLOW),       # alive (or elsewhere): followed until it lapses
+])
+def test_decide_takes_over_a_dead_holder_at_once(holder, dead, move):
+    """Broken on purpose once (decide ignoring `dead`): the first row went red (FOLLOW)."""
+    seen = lease(holder, renewed=NOW - 1)   # renewed a second ago: far from lapsing
+    assert ha.decide(seen, "g1", "0", NOW, True, dead=lambda h: dead).move is move
+    assert ha.decide(seen, "g1", "1", NOW, False, dead=lambda h: dead).move is move
