@@ -66,6 +66,7 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
     lease, following, checked = client.get(), False, False
     moved = ha.moved_from(lease, dep.stack_id, dep.action)
     if moved:
+        join(run_ctx, client, lease, me, present=False)   # gone from this stack for good
         emit(Progress(f"not deleted: application {dep.identity} was last applied from stack "
                       f"{moved}; left to it"))
         return False
@@ -132,17 +133,19 @@ def acquire(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
         return None
 
 
-def join(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder) -> None:
+def join(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
+         present: bool = True) -> None:
     """Record this member as one that answered (an update carrying the resourceVersion read;
-    a 409: read again), so that its DELETE later leaves the application to the others."""
-    if run_ctx.dep.action not in APPLY_ACTIONS:
+    a 409: read again), so that its DELETE later leaves the application to the others; or
+    (not present) take it off the record."""
+    if present and run_ctx.dep.action not in APPLY_ACTIONS:
         return
     while lease is not None:
-        if ha.record_full(lease, me.member):
+        if present and ha.record_full(lease, me.member):
             run_ctx.emit(Progress(f"not recorded as a member on Lease {client.namespace}/"
                                   f"{client.name}: it records {ha.MAX_MEMBERS} already"))
             return
-        body = ha.with_member(lease, me.member, True)
+        body = ha.with_member(lease, me.member, present)
         if body is None:
             return
         try:

@@ -217,7 +217,9 @@ def describe(lease: Optional[Mapping], now: float) -> str:
     if not lease:
         return ""
     holder, outcome = holder_of(lease), outcome_of(lease)
-    members = f"; members {', '.join(members_of(lease))}" if members_of(lease) else ""
+    annotations = (lease.get("metadata") or {}).get("annotations") or {}
+    recorded = members_of(lease) if MEMBERS in annotations else ()   # not a legacy guess
+    members = f"; members {', '.join(recorded)}" if recorded else ""
     if holder and expires_at(lease) > now:
         generation_ = ((lease.get("metadata") or {}).get("annotations") or {}).get(GENERATION)
         return f"lease: held by {holder} (applying generation {generation_}){members}"
@@ -270,10 +272,15 @@ def member_key(member: str) -> str:
 
 
 def members_of(lease: Optional[Mapping]) -> tuple:
-    """The recorded members, sorted; () when none are (or the record is not a list of names)."""
+    """The recorded members, sorted; () when none are (or the record is not a list of names).
+    A Lease from before members were recorded has its applier as the one member known."""
     annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
+    if MEMBERS not in annotations:
+        outcome = outcome_of(lease)
+        known = outcome and outcome.action != "DELETE" and outcome.member
+        return (member_key(outcome.member),) if known else ()
     try:
-        names = json.loads(annotations.get(MEMBERS) or "[]")
+        names = json.loads(annotations[MEMBERS] or "[]")
     except ValueError:
         return ()
     if not isinstance(names, list):

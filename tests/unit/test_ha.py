@@ -180,6 +180,14 @@ def test_others_decide_whether_a_delete_leaves_or_deletes(recorded, me, rest):
     assert ha.others(freed(recorded[1:], recorded[0]) if recorded else None, me) == rest
 
 
+def test_a_lease_from_before_members_were_recorded_knows_its_applier():
+    legacy = lease(outcome=ha.Outcome("g1", 0, applier="0@h:1", action="UPDATE"))
+    assert ha.others(legacy, "2") == ("0",)        # an old group shrinks: 2 leaves it to 0
+    assert ha.others(legacy, "0") == ()            # a plain deployment: deletes as before
+    gone = lease(outcome=ha.Outcome("g1", 0, applier="0@h:1", action="DELETE"))
+    assert ha.others(gone, "2") == ()
+
+
 def test_the_record_is_bounded():
     long = "c" * 300
     assert ha.member_key(long) != ha.member_key(long[:-1] + "d")       # no collision by a cut
