@@ -85,7 +85,12 @@ def supervised_run(stdin: TextIO, data: bytes, answer: Answer, started: float) -
         mine = Answer(out)
         guarded(lambda: full_run(stdin, data, mine, started, notes), mine)
         return mine.sent if mine.sent is not None else HookError.code
-    ended = supervise.supervise(work, started, _timeout_of(data))
+    try:
+        ended = supervise.supervise(work, started, lambda: _timeout_of(data))
+    except OSError as exc:   # no process or pipe to be had: the full path in this process
+        _progress(f"cannot start a worker process ({exc.strerror}): running in the hook itself")
+        full_run(stdin, data, answer, started)
+        return
     if ended.result is not None:
         answer.send(ended.result)
         return

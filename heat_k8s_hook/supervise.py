@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, TextIO
+from typing import Callable, List, Optional, TextIO, Union
 
 ENV_SWITCH = "HEAT_K8S_HOOK_SUPERVISE"   # "0": the full run in this process (tests, debugging)
 RESTARTS = 2        # new workers after the first one died without answering
@@ -131,22 +131,28 @@ class Ended:
     lines: tuple = ()
 
 
-def supervise(work: Work, started: float, timeout: float) -> Ended:
+def supervise(work: Work, started: float, timeout: Union[float, Callable[[], float]]) -> Ended:
     """Run `work` in a worker, again when it dies without answering, until it answers, the
-    deadline (`started` + `timeout`) is too close, RESTARTS is used up or the hook is stopped."""
+    deadline (`started` + `timeout`) is too close, RESTARTS is used up or the hook is stopped.
+    A callable `timeout` is called once the first worker runs (it may parse the deployment)."""
     state = _State()
-    deadline = started + timeout
+    seconds: list = [] if callable(timeout) else [timeout]
+
+    def until() -> float:
+        if not seconds:
+            seconds.append(timeout())
+        return started + seconds[0] + GRACE
     previous = {n: signal.signal(n, state.on_signal) for n in (signal.SIGTERM, signal.SIGINT)}
     try:
         deaths = 0
         while True:
-            pid, status, out = _run_one(work, state, deadline + GRACE)
+            pid, status, out = _run_one(work, state, until)
             result = answer_in(out)
             if result is not None:
                 return Ended(result)
             deaths += 1
-            step = after(pid, status, state.stopped, deaths, deadline - time.monotonic(),
-                         timeout)
+            step = after(pid, status, state.stopped, deaths,
+                         started + seconds[0] - time.monotonic(), seconds[0])
             if not step.note:
                 return Ended(None, step.code, step.message, tuple(state.notes))
             state.notes.append(f"[{time.monotonic() - started:6.2f}s] {step.note}")
@@ -174,7 +180,7 @@ def _worker(work: Work, notes: list, write_fd: int, read_fd: int) -> None:
             os._exit(code)
 
 
-def _run_one(work: Work, state: _State, until: float) -> tuple:
+def _run_one(work: Work, state: _State, until_of: Callable[[], float]) -> tuple:
     """Fork a worker and read what it writes until it closes the pipe, or kill it at `until`
     (sooner once the hook is stopped): (pid, waitpid status or None when killed, bytes)."""
     read_fd, write_fd = os.pipe()
@@ -186,6 +192,7 @@ def _run_one(work: Work, state: _State, until: float) -> tuple:
     state.worker = pid
     chunks: list = []
     try:
+        until = until_of()   # while the worker starts: the parse runs on another core
         while True:
             end = min(until, state.stopped_at + STOP_GRACE) if state.stopped else until
             left = end - time.monotonic()
@@ -214,4 +221,4 @@ def _reap(pid: int, until: float) -> Optional[int]:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return None
-        time.sleep(0.02)
+        time.sleep(0.002)
