@@ -31,6 +31,12 @@ JUDGE = "heat-k8s-hook.dev/judge"   # the deployment's wait_rules and grace, for
 OUTCOME = "outcome"  # data key: the last successful apply, proof for a fast re-delivery (fastpath.py)
 
 
+def _order(ref: ObjectRef) -> tuple:
+    """ObjectRef's own order, as a tuple: sorting 10,000 members by the dataclass's generated
+    __lt__ took 0.1-0.4 s per parent written (three per run)."""
+    return (ref.group, ref.kind, ref.namespace, ref.name, ref.version)
+
+
 def parent_name(slug: str) -> str:
     return f"heat-{slug}"[:63].rstrip("-")
 
@@ -50,7 +56,7 @@ def parent_body(name: str, identity: str, members: Iterable[ObjectRef],
                 judge: Mapping | None = None, namespace: str = NAMESPACE) -> dict:
     """The parent ConfigMap listing `members` (a superset while an update is in flight);
     `judge` (wait_rules, unschedulable_grace) lets `status IDENTITY` judge as the hook did."""
-    refs = sorted(set(members))
+    refs = sorted(set(members), key=_order)
     group_kinds = sorted({f"{r.kind}.{r.group}" if r.group else r.kind for r in refs})
     namespaces = sorted({r.namespace for r in refs if r.namespace and r.namespace != namespace})
     return {
@@ -75,7 +81,7 @@ def parent_body(name: str, identity: str, members: Iterable[ObjectRef],
 def members_json(refs: Iterable[ObjectRef]) -> str:
     """The members grouped by (apiVersion, kind, namespace), compact and in a stable order."""
     groups: dict = {}
-    for ref in sorted(set(refs)):
+    for ref in sorted(set(refs), key=_order):
         d = ref.to_dict()
         groups.setdefault((d["apiVersion"], d["kind"], d["namespace"]), []).append(d["name"])
     return json.dumps([{"apiVersion": a, "kind": k, "namespace": ns, "names": names}
