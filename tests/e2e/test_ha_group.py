@@ -101,6 +101,16 @@ def resend_failed_notifies(agents, sent: dict) -> None:
                 current = None
 
 
+def agent_tails(agents, lines: int = 25) -> str:
+    """The end of each agent's log: which member never signalled, and why (the teardown
+    removes the agents' roots)."""
+    parts = []
+    for agent in agents:
+        text = agent.log.read_text(errors="replace") if agent.log.exists() else "(no log)"
+        parts.append(f"--- {agent.root.name}\n" + "\n".join(text.splitlines()[-lines:]))
+    return "\n".join(parts)
+
+
 SENT: dict = {}   # failed notifies already sent again, over the module (the logs persist)
 
 
@@ -114,7 +124,8 @@ def settle(heat, agents, stack_id: str, action: str, timeout: float = 300) -> di
                 print(f"notifies sent again after a Keystone error so far: {len(sent)}")
             return st
         if time.monotonic() > end:
-            _fail(f"stack {stack_id} still {st['stack_status']} after {timeout}s")
+            _fail(f"stack {stack_id} still {st['stack_status']} after {timeout}s\n"
+                  f"{agent_tails(agents)}")
         resend_failed_notifies(agents, sent)
         time.sleep(1)
 
@@ -242,15 +253,18 @@ def test_3_update_one_applier(group, heat, agents, kube, kubectl):
     print(f"\nUPDATE, 3 members: {FIGURES['update_3_members_s']}s")
 
 
-def holder_pid(kubectl, prefix: str) -> tuple:
-    """(holderIdentity, pid) of the group's Lease (its name starts with `prefix`, from the
-    group's nested stack name) once a member holds it."""
+def holder_pid(kubectl, stack_name: str) -> tuple:
+    """(holderIdentity, pid) of the group's Lease once a member holds it: the Lease whose
+    identity annotation (the group's nested stack `<stack>-<resource>-<id>/<uuid>` + the
+    application) starts with the stack's name."""
     end = time.monotonic() + 90
     while time.monotonic() < end:
         leases = json.loads(kubectl("get", "leases", "-A", "-o", "json"))["items"]
         for lease in leases:
             holder = lease["spec"].get("holderIdentity") or ""
-            if lease["metadata"]["name"].startswith(prefix[:40]) and holder:
+            identity = (lease["metadata"].get("annotations") or {}).get(
+                "heat-k8s-hook.dev/deployment", "")
+            if identity.startswith(f"{stack_name}-") and holder:
                 return holder, int(holder.rpartition(":")[2])
         time.sleep(0.2)
     _fail("no member held the group's Lease during the update")
@@ -267,12 +281,12 @@ def check_4_applier_killed_mid_apply(group, heat, agents, kube, kubectl):
     write.
     """
     ns = group["ns"]
-    prefix = f"heat-{heat.stack(group['id'])['stack_name']}-web-"
+    stack_name = heat.stack(group['id'])['stack_name']
     params = {"replicas": 2, "message": "after a kill", "min_ready": 15}
     before = written(kubectl)
     t0 = time.monotonic()
     heat.call("stacks.update", group["id"], existing=True, parameters=params)
-    holder, pid = holder_pid(kubectl, prefix)
+    holder, pid = holder_pid(kubectl, stack_name)
     while kube.get("configmap", "web-config", ns)["data"]["message"] != "after a kill":
         time.sleep(0.2)   # the holder is applying
     os.kill(pid, signal.SIGKILL)
