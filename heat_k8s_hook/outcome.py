@@ -76,16 +76,20 @@ def _query(run_ctx) -> str:
 
 def members_by_scope(run_ctx) -> dict:
     """The labelled LIST (path and query) of each (resource, namespace) -> its members' keys."""
-    query, out = _query(run_ctx), {}
+    groups: dict = {}
     for it in run_ctx.items.values():
         if it.resource:
-            out.setdefault(f"{it.resource.path(it.ref.namespace)}?{query}", set()).add(it.ref.key)
-    return out
+            groups.setdefault((it.resource, it.ref.namespace), set()).add(it.ref.key)
+    query = _query(run_ctx)
+    return {f"{resource.path(ns)}?{query}": keys for (resource, ns), keys in groups.items()}
 
 
 def scopes(run_ctx) -> list:
     """The labelled LIST of each (resource, namespace) holding members: path and query."""
-    return sorted(members_by_scope(run_ctx))
+    query = _query(run_ctx)
+    return sorted({f"{resource.path(ns)}?{query}" for resource, ns in
+                   {(it.resource, it.ref.namespace) for it in run_ctx.items.values()
+                    if it.resource}})
 
 
 def list_members(run_ctx, scope: str) -> dict:
