@@ -98,6 +98,7 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
         if dep.action == "DELETE" and ha.others(lease, me.member):
             if leave(run_ctx, client, lease, me):
                 return False
+            run_ctx.deadline.remaining()   # TimedOut past the deadline
             lease = client.get()   # the record changed under us: decide again
             continue
         held = acquire(run_ctx, client, lease, me, seconds)
