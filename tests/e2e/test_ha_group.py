@@ -82,8 +82,10 @@ _RUNNING = re.compile(r"Running \S*heat-config-notify (\S+) < (\S+)")
 def resend_failed_notifies(agents, sent: dict) -> None:
     """Send again what an agent's heat-config-notify failed to send: the local Keystone (sqlite)
     sometimes answers 500 to a signal's password authentication when three agents and other
-    test sessions authenticate at once, and 55-heat-config never retries. The hook's answer is
-    read back from the agent's own .notify.json, unchanged."""
+    test sessions authenticate at once, and Heat itself answers 404 `ResourcePropertiesData
+    with id N not found` to a signal that races its siblings' (three members signalling the
+    same group within a second); 55-heat-config never retries. The hook's answer is read back
+    from the agent's own .notify.json, unchanged, and sent until Heat takes it."""
     for agent in agents:
         if not agent.log.exists():
             continue
@@ -94,10 +96,7 @@ def resend_failed_notifies(agents, sent: dict) -> None:
                 current = match.groups()
             elif "Error running heat-config-notify" in line and current:
                 if current not in sent:
-                    sent[current] = 1
-                    with open(current[1], "rb") as answer:
-                        subprocess.run([str(NOTIFY), current[0]], stdin=answer,
-                                       capture_output=True, timeout=120)
+                    sent[current] = notify_again(*current)
                 current = None
 
 
@@ -109,6 +108,20 @@ def agent_tails(agents, lines: int = 25) -> str:
         text = agent.log.read_text(errors="replace") if agent.log.exists() else "(no log)"
         parts.append(f"--- {agent.root.name}\n" + "\n".join(text.splitlines()[-lines:]))
     return "\n".join(parts)
+
+
+def notify_again(deployed: str, answer_path: str, tries: int = 5) -> int:
+    """heat-config-notify again until Heat takes it: the tries it took (0: never)."""
+    for attempt in range(1, tries + 1):
+        with open(answer_path, "rb") as answer:
+            proc = subprocess.run([str(NOTIFY), deployed], stdin=answer,
+                                  capture_output=True, timeout=120)
+        if proc.returncode == 0:
+            return attempt
+        time.sleep(2 * attempt)
+    print(f"heat-config-notify of {deployed} failed {tries} times: "
+          f"{proc.stderr.decode(errors='replace')[-300:]}")
+    return 0
 
 
 SENT: dict = {}   # failed notifies already sent again, over the module (the logs persist)
@@ -270,15 +283,13 @@ def holder_pid(kubectl, stack_name: str) -> tuple:
     _fail("no member held the group's Lease during the update")
 
 
-def check_4_applier_killed_mid_apply(group, heat, agents, kube, kubectl):
-    """NOT COLLECTED YET (named check_, not test_): in its last runs no Lease holder was seen
-    within 90 s of the update call; to be finished (docs/e2e.md).
-
-    SIGKILL the hook process the Lease names while it waits (minReadySeconds 15): another
-    member takes the Lease over once the claim lapses and converges the cluster. heat-agents'
-    55-heat-config reports the killed hook as that member's failure (its exit status, -9), so
-    Heat fails the update; the same update again completes from the recorded outcome, with no
-    write.
+def test_4_applier_killed_mid_apply(group, heat, agents, kube, kubectl):
+    """SIGKILL the process the Lease names (the applier's worker, supervise.py) while it waits
+    (minReadySeconds 15): its member's hook runs the deployment again and takes its own Lease
+    over at once (the holder's pid is gone on this host), so 55-heat-config sees an answer, not
+    a -9, and the stack's UPDATE completes with every member's code 0 and one clusterIP.
+    Seen red with the supervisor off (HEAT_K8S_HOOK_SUPERVISE=0 in the agents' hook: the Lease
+    names the hook itself, the killed member reports -9 and the update fails).
     """
     ns = group["ns"]
     stack_name = heat.stack(group['id'])['stack_name']
@@ -292,31 +303,19 @@ def check_4_applier_killed_mid_apply(group, heat, agents, kube, kubectl):
     os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()
     st = settle(heat, agents, group["id"], "UPDATE")
-    converged = None
-    end = time.monotonic() + 120
-    while time.monotonic() < end:
-        dep = kube.get("deployment", "web", ns)
-        if dep["spec"].get("minReadySeconds") == 15 and \
-                dep["status"].get("availableReplicas") == 2 and \
-                dep["status"].get("updatedReplicas") == 2:
-            converged = time.monotonic()
-            break
-        time.sleep(0.5)
-    assert converged, "the cluster did not converge after the applier was killed"
-    FIGURES["killed_to_converged_s"] = round(converged - killed, 1)
+    FIGURES["kill_to_update_complete_s"] = round(time.monotonic() - killed, 1)
     print(f"\nkilled {holder} {killed - t0:.1f}s into the update; stack {st['stack_status']} "
-          f"after {time.monotonic() - t0:.1f}s: {st.get('stack_status_reason', '')[:200]}")
-    assert kube.get("ingress", "web", ns)["metadata"]["annotations"]["message"] == "after a kill"
-    if st["stack_status"] != "UPDATE_COMPLETE":
-        t1 = time.monotonic()
-        retried = written(kubectl)
-        st = update(heat, agents, group["id"], params)
-        FIGURES["retry_update_s"] = round(time.monotonic() - t1, 1)
-        assert written(kubectl) == retried, "the retried update wrote again"
+          f"{FIGURES['kill_to_update_complete_s']}s after the kill")
     assert st["stack_status"] == "UPDATE_COMPLETE", st["stack_status_reason"]
-    assert written(kubectl) - before <= 2   # the killed applier's write, and the taker's
+    dep = kube.get("deployment", "web", ns)
+    assert dep["spec"].get("minReadySeconds") == 15 and \
+        dep["status"].get("availableReplicas") == 2, dep["status"]
+    assert kube.get("ingress", "web", ns)["metadata"]["annotations"]["message"] == "after a kill"
+    assert written(kubectl) - before <= 2   # the killed worker's write, and maybe the taker's
     ips, stderrs, codes = answers(heat, group["id"])
     assert set(codes.values()) == {0} and len(set(ips.values())) == 1, (codes, ips)
+    member = holder.partition("@")[0]
+    assert f"worker pid {pid} killed by signal 9" in stderrs[member], stderrs[member]
     print(f"FIGURES {FIGURES}")
 
 
@@ -337,7 +336,8 @@ def test_5_delete_removes_the_objects(group, heat, agents, kube):
             break
         time.sleep(0.5)
     else:
-        _fail(f"objects still in the cluster 120s after stack delete: {left}")
+        _fail(f"objects still in the cluster 120s after stack delete: {left}\n"
+              f"{agent_tails(agents, 40)}")
     FIGURES["delete_gone_s"] = round(time.monotonic() - t0, 1)
     print(f"\nstack delete -> {st['stack_status']}; objects gone after "
           f"{FIGURES['delete_gone_s']}s\nFIGURES {FIGURES}")
