@@ -23,7 +23,7 @@ from typing import Callable, List, Optional, TextIO, Union
 ENV_SWITCH = "HEAT_K8S_HOOK_SUPERVISE"   # "0": the full run in this process (tests, debugging)
 RESTARTS = 2        # new workers after the first one died without answering
 MIN_LEFT = 3.0      # seconds of the deadline a new worker needs at least
-GRACE = 5.0         # past the deadline before the parent kills a silent worker (its watchdog: 3 s)
+GRACE = 4.5         # past the deadline, the parent kills a silent worker (its watchdog: 3 s)
 STOP_GRACE = 2.0    # after forwarding SIGTERM/SIGINT, before the worker is killed
 STOPPED = 9         # errors.Misconfigured.code: the controller's own processes were stopped
 TIMED_OUT = 7       # errors.TimedOut.code
