@@ -95,7 +95,8 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
             following = True
             lease = follow(client, lease, run_ctx.deadline, decision.holder)
             continue
-        if dep.action == "DELETE" and ha.others(lease, me.member):
+        if dep.action == "DELETE" and dep.options.group_delete == "last" and \
+                ha.others(lease, me.member):
             if leave(run_ctx, client, lease, me):
                 return False
             run_ctx.deadline.remaining()   # TimedOut past the deadline

@@ -54,6 +54,7 @@ class Options:
     unschedulable_grace: float = 15.0
     secret_inputs: tuple = ()          # input names masked like deploy_password
     application: str | None = None     # the application identity's name (default: `name`)
+    group_delete: str = "any"          # "any" member's DELETE deletes; "last": only the last's
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,15 @@ def _application(name: str, value: Any) -> str:
     return value
 
 
+GROUP_DELETE = ("any", "last")
+
+
+def _group_delete(name: str, value: Any) -> str:
+    if value not in GROUP_DELETE:
+        raise InvalidInput(f"option {name}: expected one of {', '.join(GROUP_DELETE)}")
+    return value
+
+
 _OPTION_PARSERS = {
     "namespace": _namespace,
     "kubeconfig": _text,
@@ -204,6 +214,7 @@ _OPTION_PARSERS = {
     "unschedulable_grace": _positive,
     "secret_inputs": lambda _n, v: _names(v),
     "application": lambda n, v: _application(n, v),
+    "group_delete": _group_delete,
 }
 KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
 

@@ -194,3 +194,11 @@ def test_identity_survives_a_replaced_config():
     first, replaced = dep("web-web_config-2kqo5zxkzbfa"), dep("web-web_config-a7bcdefgh3xy")
     assert first.identity == replaced.identity and first.slug == replaced.slug
     assert dep("web-other_config-2kqo5zxkzbfa").identity != first.identity
+
+
+def test_group_delete_defaults_to_any_and_takes_last():
+    assert parse_options(None).group_delete == "any"
+    assert parse_options({"group_delete": "last"}).group_delete == "last"
+    with pytest.raises(InvalidInput) as err:
+        parse_options({"group_delete": "s3cr3t-value"})
+    assert "group_delete" in err.value.message and "s3cr3t" not in err.value.message
