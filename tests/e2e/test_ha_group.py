@@ -328,7 +328,9 @@ def test_4_applier_killed_mid_apply(group, heat, agents, kube, kubectl):
     Seen red with the supervisor off (HEAT_K8S_HOOK_SUPERVISE=0 in the agents' hook: the Lease
     names the hook itself, the killed member reports -9 and the update fails).
     """
-    params = {"replicas": 2, "message": "after a kill", "min_ready": 15}
+    # a new image: a rollout whose new pods count as available only after 15 s, so the
+    # applier is still waiting when it is killed
+    params = {"replicas": 2, "message": "after a kill", "min_ready": 15, "image": "nginx:1.28"}
     seen: dict = {}
 
     def kill(stack_name: str) -> None:
@@ -336,7 +338,10 @@ def test_4_applier_killed_mid_apply(group, heat, agents, kube, kubectl):
         while kube.get("configmap", "web-config", group["ns"])["data"]["message"] != \
                 "after a kill":
             time.sleep(0.2)   # the holder is applying
-        os.kill(seen["pid"], signal.SIGKILL)
+        try:
+            os.kill(seen["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            _fail(f"the applier {seen['holder']} had ended before it could be killed")
         seen["killed"] = time.monotonic()
     st, writes, _ = update_group(heat, agents, group, kubectl, params, during=kill)
     ns, holder, pid = group["ns"], seen["holder"], seen["pid"]
