@@ -350,9 +350,11 @@ def test_expired_token(tenants, tmp_path, tokenreview_env, auth_url, app_credent
     cred = app_credential(a, expires_in=30)
     expires = time.monotonic() + 30
     settings = clouds_controller(tmp_path, tokenreview_env, auth_url, cred)
+    # its own process group: SIGSTOP must reach the worker that holds the token, not only the
+    # supervising parent (supervise.py), which would let the worker finish in time
     proc = subprocess.Popen([sys.executable, str(ROOT / "hooks" / "kubectl")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=hook_env(settings))
+                            text=True, env=hook_env(settings), start_new_session=True)
     proc.stdin.write(json.dumps(deployment(a, auth_url, a.namespace)))
     proc.stdin.close()
     proc.stdin = None   # communicate() below must not flush it again
@@ -360,12 +362,12 @@ def test_expired_token(tenants, tmp_path, tokenreview_env, auth_url, app_credent
     for line in proc.stderr:
         seen.append(line)
         if "object(s), cluster" in line:   # connected: the run holds its first token
-            proc.send_signal(signal.SIGSTOP)
+            os.killpg(proc.pid, signal.SIGSTOP)
             break
     else:
         _fail("the hook ended before it connected:\n" + "".join(seen))
     time.sleep(max(0.0, expires - time.monotonic()) + 3)
-    proc.send_signal(signal.SIGCONT)
+    os.killpg(proc.pid, signal.SIGCONT)
     out, err = proc.communicate(timeout=120)
     result = json.loads(out)
     assert result["deploy_status_code"] == 12, result["deploy_stderr"]
