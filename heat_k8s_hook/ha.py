@@ -221,8 +221,8 @@ def describe(lease: Optional[Mapping], now: float) -> str:
     recorded = members_of(lease) if MEMBERS in annotations else ()   # not a legacy guess
     members = f"; members {', '.join(recorded)}" if recorded else ""
     if holder and expires_at(lease) > now:
-        generation_ = ((lease.get("metadata") or {}).get("annotations") or {}).get(GENERATION)
-        return f"lease: held by {holder} (applying generation {generation_}){members}"
+        return f"lease: held by {holder} (applying generation {annotations.get(GENERATION)})" \
+            f"{members}"
     if outcome:
         return (f"lease: free; generation {outcome.generation} ({outcome.action}) applied by "
                 f"{outcome.applier}, code {outcome.code}{members}")
