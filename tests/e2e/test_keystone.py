@@ -247,18 +247,6 @@ def test_b_cannot_read_or_change_a_inventory(tenants, signal_settings, auth_url,
 
 # --- identities, and what fails --------------------------------------------------------------------
 
-def _drop_orphan_app_credential_roles(local_heat: dict) -> None:
-    """The local Keystone runs on sqlite without foreign keys: deleting a user deletes its
-    application credentials in bulk but leaves their role rows, and the next credential reuses
-    the freed internal id and collides with them (409 "Duplicate entry"). Remove those rows
-    (test environment repair; a Keystone on MySQL/PostgreSQL cascades)."""
-    import sqlite3
-    db = pathlib.Path(local_heat["LOCAL_HEAT_STATE"]) / "keystone" / "keystone.db"
-    with sqlite3.connect(str(db), timeout=60) as conn:
-        conn.execute("DELETE FROM application_credential_role WHERE application_credential_id "
-                     "NOT IN (SELECT internal_id FROM application_credential)")
-
-
 @pytest.fixture
 def app_credential(local_heat, auth_url):
     """make(tenant, expires_in=None): an application credential the tenant's user makes for
@@ -266,7 +254,6 @@ def app_credential(local_heat, auth_url):
     at the end (so no role rows are orphaned)."""
     from keystoneauth1 import session
     from keystoneauth1.identity import v3
-    _drop_orphan_app_credential_roles(local_heat)
     made = []
 
     def make(tenant: Tenant, expires_in: float | None = None) -> dict:
