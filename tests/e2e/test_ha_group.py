@@ -80,12 +80,12 @@ _RUNNING = re.compile(r"Running \S*heat-config-notify (\S+) < (\S+)")
 
 
 def resend_failed_notifies(agents, sent: dict) -> None:
-    """Send again what an agent's heat-config-notify failed to send: the local Keystone (sqlite)
-    sometimes answers 500 to a signal's password authentication when three agents and other
-    test sessions authenticate at once, and Heat itself answers 404 `ResourcePropertiesData
-    with id N not found` to a signal that races its siblings' (three members signalling the
-    same group within a second); 55-heat-config never retries. The hook's answer is read back
-    from the agent's own .notify.json, unchanged, and sent until Heat takes it."""
+    """Send again what an agent's heat-config-notify failed to send, and say so: with sqlite the
+    local Keystone answered 500 to a signal's authentication and Heat 404 `ResourcePropertiesData
+    with id N not found` to one of three simultaneous signals (not seen since the local Heat
+    moved to PostgreSQL; kept because 55-heat-config never retries a failed notify, and a
+    deployment whose signal never left would wait for the stack's timeout). The hook's answer
+    is read back from the agent's own .notify.json, unchanged, and sent until Heat takes it."""
     for agent in agents:
         if not agent.log.exists():
             continue
@@ -96,6 +96,7 @@ def resend_failed_notifies(agents, sent: dict) -> None:
                 current = match.groups()
             elif "Error running heat-config-notify" in line and current:
                 if current not in sent:
+                    print(f"\nheat-config-notify failed on {agent.root.name}: sent again")
                     sent[current] = notify_again(*current)
                 current = None
 
@@ -127,28 +128,9 @@ def notify_again(deployed: str, answer_path: str, tries: int = 5) -> int:
 SENT: dict = {}   # failed notifies already sent again, over the module (the logs persist)
 
 
-def notify_latest(agents) -> None:
-    """Each agent's latest heat-config-notify, sent once more: the local Heat (sqlite) may lose
-    a signal after heat-api accepted it (heat-engine: `database is locked` while it records the
-    outputs; the agent saw success), and the deployment then waits for ever. Heat ignores a
-    signal for a deployment no longer IN_PROGRESS, so sending one twice changes nothing."""
-    for agent in agents:
-        latest = None
-        if agent.log.exists():
-            for line in agent.log.read_text(errors="replace").splitlines():
-                match = _RUNNING.search(line)
-                latest = match.groups() if match else latest
-        if latest and os.path.exists(latest[1]):
-            notify_again(*latest, tries=1)
-
-
-RESIGNAL_AFTER = 30   # seconds IN_PROGRESS before every agent's latest signal is sent again
-
-
 def settle(heat, agents, stack_id: str, action: str, timeout: float = 300) -> dict:
     """Poll until the stack's `action` is no longer IN_PROGRESS (failed notifies sent again)."""
     end, sent = time.monotonic() + timeout, SENT
-    resignal = time.monotonic() + RESIGNAL_AFTER
     while True:
         st = heat.stack(stack_id)
         if st["stack_status"] != f"{action}_IN_PROGRESS":
@@ -159,55 +141,28 @@ def settle(heat, agents, stack_id: str, action: str, timeout: float = 300) -> di
             _fail(f"stack {stack_id} still {st['stack_status']} after {timeout}s\n"
                   f"{agent_tails(agents)}")
         resend_failed_notifies(agents, sent)
-        if time.monotonic() > resignal:
-            notify_latest(agents)
-            resignal = time.monotonic() + RESIGNAL_AFTER
         time.sleep(1)
 
 
-LOCKED = "database is locked"   # the local Heat's sqlite under load (conftest.create_settled)
+def create(heat, agents, name: str, parameters: dict, count=lambda: 0) -> tuple:
+    """Create and settle: (stack id, stack, what `count` grew by meanwhile)."""
+    before = count()
+    body = heat.call("stacks.create", stack_name=name, template=heat.example("ha-group.yaml"),
+                     parameters=parameters, timeout_mins=10)
+    stack_id = body["stack"]["id"]
+    st = settle(heat, agents, stack_id, "CREATE")
+    return stack_id, st, count() - before
 
 
-def create(heat, agents, name: str, parameters: dict, count=lambda: 0, tries: int = 3) -> tuple:
-    """Create and settle; created again (new name) when the local Heat's sqlite failed it.
-    (stack id, stack, what `count` grew by during the last try: another stack is another
-    application, with its own applier)."""
-    for attempt in range(tries):
-        before = count()
-        body = heat.call("stacks.create", stack_name=name if not attempt else f"{name}-r{attempt}",
-                         template=heat.example("ha-group.yaml"), parameters=parameters,
-                         timeout_mins=10)
-        stack_id = body["stack"]["id"]
-        st = settle(heat, agents, stack_id, "CREATE")
-        if LOCKED not in (st.get("stack_status_reason") or "") or attempt + 1 == tries:
-            return stack_id, st, count() - before
-    raise AssertionError("unreachable")
-
-
-def update_group(heat, agents, group: dict, kubectl, parameters: dict, during=None,
-                 tries: int = 3) -> tuple:
+def update_group(heat, agents, group: dict, kubectl, parameters: dict, during=None) -> tuple:
     """Update the group stack and settle: (stack, Ingress writes the update made, seconds).
-    `during(stack_name)` runs between the update call and the settling (the kill of test 4).
-
-    When the local Heat's sqlite fails the update (`database is locked`) the stack is not
-    updated again: the failed members would be replaced, and replacing a deployment deletes
-    it, which fails at once without Nova (EndpointNotFound). A fresh group stack in a fresh
-    namespace is created and updated instead (`group` is changed in place)."""
-    for attempt in range(tries):
-        before, t0 = written(kubectl), time.monotonic()
-        heat.call("stacks.update", group["id"], existing=True, parameters=parameters)
-        if during:
-            during(heat.stack(group["id"])["stack_name"])
-        st = settle(heat, agents, group["id"], "UPDATE")
-        if LOCKED not in (st.get("stack_status_reason") or "") or attempt + 1 == tries:
-            return st, written(kubectl) - before, time.monotonic() - t0
-        print(f"\nlocal Heat failed the update ({LOCKED}): a fresh group stack")
-        ns = f"{group['ns']}-r{attempt + 1}"
-        stack_id, created, _ = create(heat, agents, f"ha-group-{RUN_ID}-u{attempt + 1}",
-                                      {"servers": json.dumps(servers(agents)), "namespace": ns})
-        assert created["stack_status"] == "CREATE_COMPLETE", created["stack_status_reason"]
-        group.update(id=stack_id, ns=ns)
-    raise AssertionError("unreachable")
+    `during(stack_name)` runs between the update call and the settling (the kill of test 4)."""
+    before, t0 = written(kubectl), time.monotonic()
+    heat.call("stacks.update", group["id"], existing=True, parameters=parameters)
+    if during:
+        during(heat.stack(group["id"])["stack_name"])
+    st = settle(heat, agents, group["id"], "UPDATE")
+    return st, written(kubectl) - before, time.monotonic() - t0
 
 
 def servers(agents, count: int = 3) -> dict:
