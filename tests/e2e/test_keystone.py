@@ -265,7 +265,7 @@ def app_credential(local_heat, auth_url):
                 datetime.timedelta(seconds=expires_in)
             body["expires_at"] = at.strftime("%Y-%m-%dT%H:%M:%S")
         url = f"{auth_url}/users/{tenant.user['id']}/application_credentials"
-        for _ in range(5):  # the local Keystone's threads now and then answer a project token
+        for _ in range(5):  # seen while the local Keystone served from threads: a project token
             resp = sess.post(url, json={"application_credential": body}, raise_exc=False)
             if resp.status_code != 403:   # with a 403 "domain scope": asked again
                 break
