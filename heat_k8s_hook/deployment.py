@@ -20,6 +20,8 @@ from heat_k8s_hook.strictjson import is_plain, read_text, strict_json
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
 ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
+# What tells one deployment resource from another of the same name (Deployment.owner).
+OWNER_INPUTS = ("deploy_user_id", "deploy_signal_id", "deploy_queue_id")
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_FIELD_MANAGER = "heat-k8s-hook"
 
@@ -55,6 +57,7 @@ class Options:
     secret_inputs: tuple = ()          # input names masked like deploy_password
     application: str | None = None     # the application identity's name (default: `name`)
     group_delete: str = "any"          # "any" member's DELETE deletes; "last": only the last's
+    suspend: str = "scale"             # SUSPEND scales workloads to zero; "none": does nothing
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,20 @@ class Deployment:
     @property
     def legacy_slug(self) -> str:
         return _slug(self.stack_id, self.resource_name or self.name, self.legacy_identity)
+
+    @property
+    def owner(self) -> str:
+        """The deployment *resource* this delivery comes from, as a digest: two resources of
+        the same name (a replacement: after a failure, a new `server`, a replace_on_change
+        input; a rollback) differ, every action of one resource is the same. Heat gives each
+        resource its own stack user (`deploy_user_id`, HEAT_SIGNAL and ZAQAR_SIGNAL) or its own
+        signed signal URL (`deploy_signal_id`, CFN_SIGNAL and TEMP_URL_SIGNAL), cached in the
+        resource's data; NO_SIGNAL has neither, only the server. Never printed (a digest)."""
+        parts = [self.server_id] + [str(self.inputs.get(k) or "") for k in OWNER_INPUTS]
+        if not any(parts):
+            return ""
+        text = "\0".join(parts).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(text).hexdigest()[:16]
 
     def secret_values(self) -> list:
         """Input values that must never be printed."""
@@ -191,12 +208,18 @@ def _application(name: str, value: Any) -> str:
 
 
 GROUP_DELETE = ("any", "last")
+SUSPEND_MODES = ("scale", "none")
 
 
-def _group_delete(name: str, value: Any) -> str:
-    if value not in GROUP_DELETE:
-        raise InvalidInput(f"option {name}: expected one of {', '.join(GROUP_DELETE)}")
-    return value
+def _one_of(choices: tuple):
+    def parse(name: str, value: Any) -> str:
+        if value not in choices:
+            raise InvalidInput(f"option {name}: expected one of {', '.join(choices)}")
+        return value
+    return parse
+
+
+_group_delete = _one_of(GROUP_DELETE)
 
 
 _OPTION_PARSERS = {
@@ -215,6 +238,7 @@ _OPTION_PARSERS = {
     "secret_inputs": lambda _n, v: _names(v),
     "application": lambda n, v: _application(n, v),
     "group_delete": _group_delete,
+    "suspend": _one_of(SUSPEND_MODES),
 }
 KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
 
