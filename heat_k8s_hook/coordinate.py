@@ -5,9 +5,11 @@ resourceVersion read), follow (watch the Lease until the holder records its outc
 claim lapses), or answer from the recorded outcome (after a cheap read-only check when this
 member arrived late). Every wait counts against this member's own deadline.
 
-Every member that answers records itself on the Lease (`ha.with_member`). A DELETE while other
-members are recorded takes this member off the record and deletes nothing (a group that
-shrinks); the last member's DELETE deletes the application (a stack delete).
+Every member that answers records itself on the Lease (`ha.with_member`), with the deployment
+resource it came from (`Deployment.owner`). A DELETE from a resource that was replaced (a new
+resource of the same name applied since) deletes nothing. A DELETE while other members are
+recorded takes this member off the record and deletes nothing (a group that shrinks, option
+group_delete: last); the last member's DELETE deletes the application (a stack delete).
 """
 from __future__ import annotations
 
@@ -70,6 +72,12 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
         emit(Progress(f"not deleted: application {dep.identity} was last applied from stack "
                       f"{moved}; left to it"))
         return False
+    replaced = ha.superseded(lease, me.member, dep.owner, dep.action)
+    if replaced:
+        emit(Progress(f"not deleted: deployment resource {me.member} was replaced by a new "
+                      f"resource of the same name, which owns application {dep.identity} now; "
+                      "objects kept"))
+        return False
     while True:
         decision = ha.decide(lease, dep.generation, me.member, time.time(), following, checked,
                              dead=_dead)
@@ -122,7 +130,7 @@ def acquire(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
     body = ha.acquire_body(lease, client.name, client.namespace, dep.identity, me,
                            dep.generation, max(1, round(seconds)), time.time())
     if dep.action in APPLY_ACTIONS:   # a member from its claim on (its release keeps it)
-        body = ha.with_member(body, me.member, True) or body
+        body = ha.with_member(body, me.member, True, dep.owner) or body
     try:
         try:
             return client.write(body, create=lease is None)
@@ -147,7 +155,7 @@ def join(run_ctx, client: LeaseClient, lease: Optional[dict], me: ha.Holder,
             run_ctx.emit(Progress(f"not recorded as a member on Lease {client.namespace}/"
                                   f"{client.name}: it records {ha.MAX_MEMBERS} already"))
             return
-        body = ha.with_member(lease, me.member, present)
+        body = ha.with_member(lease, me.member, present, run_ctx.dep.owner if present else "")
         if body is None:
             return
         try:

@@ -15,13 +15,12 @@ from typing import Any, Mapping
 
 from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.ha import generation
+from heat_k8s_hook.owner import owner as owner_digest
 from heat_k8s_hook.limits import LimitExceeded, Limits, depth_exceeds
 from heat_k8s_hook.strictjson import is_plain, read_text, strict_json
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
 ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
-# What tells one deployment resource from another of the same name (Deployment.owner).
-OWNER_INPUTS = ("deploy_user_id", "deploy_signal_id", "deploy_queue_id")
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_FIELD_MANAGER = "heat-k8s-hook"
 
@@ -113,15 +112,8 @@ class Deployment:
     def owner(self) -> str:
         """The deployment *resource* this delivery comes from, as a digest: two resources of
         the same name (a replacement: after a failure, a new `server`, a replace_on_change
-        input; a rollback) differ, every action of one resource is the same. Heat gives each
-        resource its own stack user (`deploy_user_id`, HEAT_SIGNAL and ZAQAR_SIGNAL) or its own
-        signed signal URL (`deploy_signal_id`, CFN_SIGNAL and TEMP_URL_SIGNAL), cached in the
-        resource's data; NO_SIGNAL has neither, only the server. Never printed (a digest)."""
-        parts = [self.server_id] + [str(self.inputs.get(k) or "") for k in OWNER_INPUTS]
-        if not any(parts):
-            return ""
-        text = "\0".join(parts).encode("utf-8", "surrogatepass")
-        return hashlib.sha256(text).hexdigest()[:16]
+        input; a rollback) differ, every action of one resource is the same (owner.py)."""
+        return owner_digest(dict(self.inputs, deploy_server_id=self.server_id))
 
     def secret_values(self) -> list:
         """Input values that must never be printed."""

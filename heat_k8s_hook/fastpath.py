@@ -22,6 +22,7 @@ import zlib
 from typing import Mapping, Optional
 
 from heat_k8s_hook import __version__
+from heat_k8s_hook.owner import owner
 
 ENV_SWITCH = "HEAT_K8S_HOOK_FAST_PATH"     # "0": always the full path (tests, benchmarks)
 KEPT_INPUTS = frozenset({"deploy_stack_id", "deploy_resource_name"})
@@ -106,6 +107,8 @@ def delivery_key(payload: Mapping, environ: Mapping[str, str] = os.environ) -> O
                           if not str(name).startswith("deploy_") or name in KEPT_INPUTS)),
         "settings": _file_fact(environ.get(SETTINGS_ENV) or SETTINGS_PATH),
         "kubeconfig": _file_fact(path), "context": (payload.get("options") or {}).get("context"),
+        # a replacement resource takes the full path, which records it as the owner (ha.OWNERS)
+        "owner": owner({name: i.get("value") for name, i in inputs.items()}),
     }
     secret = str((inputs.get("deploy_password") or {}).get("value") or "").encode()
     blob = json.dumps(facts, sort_keys=True, default=str).encode()

@@ -24,6 +24,7 @@ OUTCOME = "heat-k8s-hook.dev/outcome"        # the holder's outcome, JSON (maske
 GENERATION = "heat-k8s-hook.dev/generation"  # what the current holder applies
 IDENTITY = "heat-k8s-hook.dev/deployment"
 MEMBERS = "heat-k8s-hook.dev/members"        # the members that answered, JSON list of names
+OWNERS = "heat-k8s-hook.dev/owners"          # member -> its deployment resource (Deployment.owner)
 DEFAULT_LEASE_SECONDS = 15
 MAX_RECORD_LINES = 2000   # change-set lines kept in the record (an annotation is at most 256 KiB)
 MAX_MEMBERS = 256         # names kept in MEMBERS (a group of more is not recorded past it)
@@ -301,14 +302,49 @@ def record_full(lease: Optional[Mapping], member: str) -> bool:
     return member_key(member) not in names and len(names) >= MAX_MEMBERS
 
 
-def with_member(lease: Mapping, member: str, present: bool) -> Optional[dict]:
-    """The Lease with `member` added to (present) or taken off the recorded members, keeping
-    its resourceVersion (optimistic concurrency); None when that changes nothing."""
+def owner_of(lease: Optional[Mapping], member: str) -> str:
+    """The deployment resource that last applied as `member` ("" when none is recorded)."""
+    return _owners(lease).get(member_key(member), "")
+
+
+def superseded(lease: Optional[Mapping], member: str, owner: str, action: str) -> str:
+    """For a DELETE: the resource that replaced this one as `member` ("" when this one still
+    owns the application, or nothing is known). Heat replaces a deployment resource (after a
+    failure, a new server, a rollback) by creating the new one, then deleting the old one
+    under the same name: the old one's DELETE must leave the application to the new one."""
+    if action != "DELETE" or not owner:
+        return ""
+    recorded = owner_of(lease, member)
+    return recorded if recorded and recorded != owner else ""
+
+
+def with_member(lease: Mapping, member: str, present: bool, owner: str = "") -> Optional[dict]:
+    """The Lease with `member` added to (present, owned by deployment resource `owner` when
+    given) or taken off the recorded members, keeping its resourceVersion (optimistic
+    concurrency); None when that changes nothing."""
     key, names = member_key(member), set(members_of(lease))
-    if (key in names) == present or (present and len(names) >= MAX_MEMBERS):
+    owners = _owners(lease)
+    if present and owner and owners.get(key) != owner and (key in names or
+                                                            len(names) < MAX_MEMBERS):
+        owners[key] = owner
+    elif not present and key in owners:
+        del owners[key]
+    elif (key in names) == present or (present and len(names) >= MAX_MEMBERS):
         return None
     names = names | {key} if present else names - {key}
     metadata = dict(lease.get("metadata") or {})
     metadata["annotations"] = dict(metadata.get("annotations") or {},
                                    **{MEMBERS: json.dumps(sorted(names))})
+    if owners or OWNERS in metadata["annotations"]:
+        metadata["annotations"][OWNERS] = json.dumps(owners, sort_keys=True)
     return dict(lease, metadata=metadata)
+
+
+def _owners(lease: Optional[Mapping]) -> dict:
+    annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
+    try:
+        owners = json.loads(annotations.get(OWNERS) or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in owners.items() if isinstance(v, str)} \
+        if isinstance(owners, dict) else {}

@@ -13,12 +13,19 @@ from heat_k8s_hook.deployment import load_deployment
 from heat_k8s_hook.inventory import parent_name
 
 
+# As Heat signs a CFN_SIGNAL URL: the resource's ARN path and EC2 access key, a new timestamp
+# and signature per action (heat/engine/resources/signal_responder.py _get_ec2_signed_url).
+CFN_URL = ("http://127.0.0.1:8000/v1/signal/arn%%3Aopenstack%%3Aheat%%3A%%3At%%3Astacks/shop/1/"
+           "resources/web_deployment?SignatureMethod=HmacSHA256&SignatureVersion=2&"
+           "AWSAccessKeyId=%s&Timestamp=%s&Signature=sig")
+
+
 def payload(action="UPDATE", **extra) -> dict:
     inputs = [{"name": "replicas", "type": "Number", "value": 2},
               {"name": "deploy_action", "type": "String", "value": action},
               {"name": "deploy_stack_id", "type": "String", "value": "shop/0b5c2d7e-1111"},
               {"name": "deploy_resource_name", "type": "String", "value": "web_deployment"},
-              {"name": "deploy_signal_id", "type": "String", "value": "http://x/?sig=1"},
+              {"name": "deploy_signal_id", "type": "String", "value": CFN_URL % ("AK1", "t1")},
               {"name": "deploy_password", "type": "String", "value": "pw"}]
     base = {"id": "5d1c", "name": "shop-web", "group": "kubectl", "creation_time": "t",
             "config": "kind: ConfigMap\nmetadata: {name: c}\n", "options": {"namespace": "shop"},
@@ -47,8 +54,16 @@ def test_parent_path_is_the_full_paths_parent(extra):
 def test_key_ignores_what_changes_per_action(env):
     key = fastpath.delivery_key(payload(), env)
     other = payload(action="CREATE", id="other", creation_time="later")
-    other["inputs"][4]["value"] = "http://x/?sig=2"
+    other["inputs"][4]["value"] = CFN_URL % ("AK1", "t2")
     assert key and fastpath.delivery_key(other, env) == key
+
+
+def test_a_replacement_resource_never_takes_the_fast_path(env):
+    """Its CREATE must reach the Lease, to be recorded as the application's owner: otherwise
+    the replaced resource's DELETE would delete the application (issue 23)."""
+    other = payload()
+    other["inputs"][4]["value"] = CFN_URL % ("AK2", "t1")   # another resource's access key
+    assert fastpath.delivery_key(other, env) != fastpath.delivery_key(payload(), env)
 
 
 @pytest.mark.parametrize("change", ["config", "options", "input", "password", "settings",

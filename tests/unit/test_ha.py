@@ -277,3 +277,36 @@ def test_decide_takes_over_a_dead_holder_at_once(holder, dead, move):
     seen = lease(holder, renewed=NOW - 1)   # renewed a second ago: far from lapsing
     assert ha.decide(seen, "g1", "0", NOW, True, dead=lambda h: dead).move is move
     assert ha.decide(seen, "g1", "1", NOW, False, dead=lambda h: dead).move is move
+
+
+# -- ownership: a replaced deployment resource's DELETE (issue 23) -----------------------------
+
+def test_the_replacement_owns_the_application_and_the_old_delete_is_superseded():
+    lease_ = ha.with_member(freed(member_="web"), "web", True, "owner-a")
+    assert lease_ is not None and ha.owner_of(lease_, "web") == "owner-a"
+    assert ha.superseded(lease_, "web", "owner-a", "DELETE") == ""        # the owner deletes
+    replaced = ha.with_member(lease_, "web", True, "owner-b")              # already a member
+    assert replaced is not None, "a new owner of a recorded member must be written"
+    assert ha.members_of(replaced) == ("web",)
+    assert ha.superseded(replaced, "web", "owner-a", "DELETE") == "owner-b"
+    assert ha.superseded(replaced, "web", "owner-b", "DELETE") == ""
+    assert ha.superseded(replaced, "web", "owner-a", "UPDATE") == ""      # only a DELETE
+    assert ha.with_member(replaced, "web", True, "owner-b") is None        # no change, no write
+    gone = ha.with_member(replaced, "web", False)
+    assert ha.owner_of(gone, "web") == "" and ha.members_of(gone) == ()
+
+
+@pytest.mark.parametrize("recorded, owner", [("", "owner-a"), ("owner-a", ""), ("", "")])
+def test_nothing_known_is_never_superseded(recorded, owner):
+    """A Lease from before owners were recorded, or a delivery without any per-resource
+    input, deletes as before."""
+    lease_ = ha.with_member(freed(), "web", True, recorded) if recorded else \
+        ha.with_member(freed(), "web", True)
+    assert ha.superseded(lease_, "web", owner, "DELETE") == ""
+
+
+def test_owners_are_per_member():
+    lease_ = ha.with_member(ha.with_member(freed(), "0", True, "a0"), "1", True, "a1")
+    assert ha.superseded(lease_, "0", "a1", "DELETE") == "a0"
+    assert ha.superseded(lease_, "1", "a1", "DELETE") == ""
+    assert ha.owner_of(ha.with_member(lease_, "0", False), "1") == "a1"
