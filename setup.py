@@ -28,6 +28,8 @@ setup(
         "console_scripts": [
             "heat-k8s-hook = heat_k8s_hook.cli:main",
             "heat-k8s-hook-kubectl = heat_k8s_hook.hook:main",
+            # delete by absence, run by the agent before 55-heat-config (absence_run.py)
+            "heat-k8s-hook-absent = heat_k8s_hook.absence_run:main",
         ],
     },
     data_files=[("share/heat-k8s-hook/hooks", ["hooks/kubectl"])],
