@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.ha import generation
-from heat_k8s_hook.owner import owner as owner_digest
 from heat_k8s_hook.limits import LimitExceeded, Limits, depth_exceeds
+from heat_k8s_hook.owner import owner as owner_digest
 from heat_k8s_hook.strictjson import is_plain, read_text, strict_json
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})

@@ -12,7 +12,6 @@ from heat_k8s_hook import fastpath, tinykube
 from heat_k8s_hook.deployment import load_deployment
 from heat_k8s_hook.inventory import parent_name
 
-
 # As Heat signs a CFN_SIGNAL URL: the resource's ARN path and EC2 access key, a new timestamp
 # and signature per action (heat/engine/resources/signal_responder.py _get_ec2_signed_url).
 CFN_URL = ("http://127.0.0.1:8000/v1/signal/arn%%3Aopenstack%%3Aheat%%3A%%3At%%3Astacks/shop/1/"
