@@ -29,6 +29,7 @@ NAMESPACES = "applyset.kubernetes.io/additional-namespaces"
 IDENTITY = "heat-k8s-hook.dev/deployment"
 JUDGE = "heat-k8s-hook.dev/judge"   # the deployment's wait_rules and grace, for `status ID`
 OUTCOME = "outcome"  # data key: the last successful apply, proof for a fast re-delivery (fastpath.py)
+SUSPENDED = "suspended"  # data key: the values before SUSPEND, restored by RESUME (suspend.py)
 
 
 def _order(ref: ObjectRef) -> tuple:
@@ -96,6 +97,27 @@ def judge_options(parent: Mapping | None) -> dict:
     except (KeyError, TypeError, ValueError):
         return {}
     return raw if isinstance(raw, dict) else {}
+
+
+def suspended_of(parent: Mapping | None) -> str | None:
+    """The parent's record of suspended values, as written (None when not suspended)."""
+    value = ((parent or {}).get("data") or {}).get(SUSPENDED)
+    return value if isinstance(value, str) else None
+
+
+def with_suspended(parent: Mapping, text: str | None) -> dict:
+    """The body that re-applies a live parent with the record of suspended values set (or
+    removed, None) and everything else it holds (members, judge, outcome) kept."""
+    meta = parent.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    body = parent_body(meta["name"], annotations.get(IDENTITY, ""), members_of(parent),
+                       judge_options(parent) or None, meta.get("namespace") or NAMESPACE)
+    data = {k: v for k, v in (parent.get("data") or {}).items() if k not in ("members",
+                                                                               SUSPENDED)}
+    body["data"].update(data)
+    if text is not None:
+        body["data"][SUSPENDED] = text
+    return body
 
 
 def members_of(parent: Mapping | None) -> list:

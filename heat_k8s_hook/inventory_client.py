@@ -58,6 +58,9 @@ class InventoryClient:
         re-delivery's proof, `fastpath.py`); with the same members it keeps it."""
         body = inventory.parent_body(name, identity, members, judge, self.namespace)
         current = self.seen.get(name)
+        held = inventory.suspended_of(current)   # SUSPEND's record stays until RESUME
+        if held is not None:
+            body["data"][inventory.SUSPENDED] = held
         kept = ((current or {}).get("data") or {}).get(inventory.OUTCOME)
         if outcome is None and kept is not None:
             same = dict(body, data=dict(body["data"], **{inventory.OUTCOME: kept}))
@@ -68,6 +71,19 @@ class InventoryClient:
         if _holds(current, body):
             return False
         self.seen[name] = self._apply(f"{self.parents}/{name}", body,
+                                      f"inventory ConfigMap {self.namespace}/{name}")
+        return True
+
+    def record_suspended(self, name: str, text: Optional[str]) -> bool:
+        """Set (or remove, None) the parent's record of suspended values, keeping every other
+        key; written only when it changes. True when written."""
+        current = self.seen.get(name) or self.get(name)
+        if current is None:
+            raise ApplyRejected(f"inventory ConfigMap {self.namespace}/{name}: not found")
+        if inventory.suspended_of(current) == text:
+            return False
+        self.seen[name] = self._apply(f"{self.parents}/{name}",
+                                      inventory.with_suspended(current, text),
                                       f"inventory ConfigMap {self.namespace}/{name}")
         return True
 

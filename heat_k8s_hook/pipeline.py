@@ -38,8 +38,6 @@ from heat_k8s_hook.settings import Settings
 
 log = logging.getLogger("heat_k8s_hook")
 
-NOOP_ACTIONS = frozenset({"SUSPEND", "RESUME", "CHECK"})
-
 
 @dataclass
 class Context:
@@ -139,8 +137,9 @@ class ResultRenderer:
 
 
 def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
-    if dep.action in NOOP_ACTIONS:
-        emit(Progress(f"{dep.action}: nothing to do for Kubernetes objects"))
+    quiet = steps.without_cluster(dep.action, dep.options.suspend)
+    if quiet:  # CHECK (never sent by Heat), SUSPEND/RESUME with option suspend: none
+        emit(Progress(quiet))
         return
     manifests = rendered(dep, ctx)
     recorder = outcome.Recorder(emit) if ctx.delivery_key and \
@@ -152,9 +151,16 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
         applied = _phase(
             "coordinate", coordinate.run, run_ctx, ctx.mask, ctx.settings.lease_duration,
             lambda: runner.run(run_ctx, plan_for(run_ctx, manifests)[1]),
-            lambda: coordinate.matches(plan_for(run_ctx, manifests)[0]))
+            lambda: _settled(plan_for(run_ctx, manifests)[0]))
         if recorder is not None and applied:  # the proof for a fast re-delivery (fastpath.py)
             outcome.save(run_ctx, recorder, ctx.delivery_key, ctx.mask)
+
+
+def _settled(facts: steps.Facts) -> bool:
+    """The late member's read-only check: nothing to write (coordinate.py)."""
+    if facts.action in steps.SUSPEND_ACTIONS:
+        return steps.settled(facts)
+    return coordinate.matches(facts)
 
 
 def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> Result:

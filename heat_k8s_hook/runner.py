@@ -2,7 +2,7 @@
 
 `gather` reads what the planner needs (inventory, discovery, live objects: no writes);
 `steps.plan_run` decides the order; `run` performs each step and emits typed events
-(`events.py`). One handler per step type; errors carry the phase of the step that failed.
+(`events.py`). One handler per step type; errors carry the phase of the step that failed (I/O).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from heat_k8s_hook import inventory, plan, steps
+from heat_k8s_hook import inventory, plan, steps, suspend, suspend_client
 from heat_k8s_hook.apply import Applier, Change
 from heat_k8s_hook.cluster import Cluster, NotFound, UnknownKind
 from heat_k8s_hook.deadline import Deadline
@@ -64,6 +64,8 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
     previous = tuple(inventory.members_of(parent))
     objects: tuple = ()
     missing: frozenset = frozenset()
+    if dep.action in steps.SUSPEND_ACTIONS:
+        return _gather_suspend(ctx, manifests, parent, previous)
     if dep.action in steps.APPLY_ACTIONS:
         items = ctx.applier.resolve(manifests, opts.namespace)
         ctx.items = {it.ref.key: it for it in items}
@@ -77,6 +79,42 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
             deferred=it.resource is None, wait=_wants_wait(it.body)) for it in items)
     return steps.Facts(dep.action, objects, previous, parent is not None, missing,
                        opts.wait, opts.prune, tuple(opts.outputs), opts.allow_empty)
+
+
+def _gather_suspend(ctx: RunContext, manifests: list, parent, previous: tuple) -> steps.Facts:
+    """SUSPEND/RESUME: the members' values now (live), the record, and for RESUME's wait and
+    outputs the rendered objects as they are live (nothing is applied)."""
+    dep, opts = ctx.dep, ctx.dep.options
+    items = ctx.applier.resolve(manifests, opts.namespace)
+    ctx.items = {it.ref.key: it for it in items}
+    ctx.live = ctx.applier.observe(items)
+    ctx.changes = {key: Change(it.ref, Action.UNCHANGED, ctx.live[key])
+                   for key, it in ctx.items.items() if key in ctx.live}
+    if dep.action == "RESUME":
+        output_sources(ctx)  # a wrong output is code 2 before anything is written
+    live = tuple(h for h in (suspend.current(ref, _live_member(ctx, ref))
+                             for ref in previous if suspend.changes(ref)) if h is not None)
+    try:
+        recorded = suspend.parse_record(inventory.suspended_of(parent))
+    except ValueError as exc:
+        raise InvalidInput(f"inventory ConfigMap {ctx.inventory.namespace}/"
+                           f"{ctx.parent_name}: {exc}") from None
+    objects = tuple(steps.Planned(it.ref, wait=_wants_wait(it.body) and it.ref.key in ctx.live)
+                    for it in items)
+    return steps.Facts(dep.action, objects, previous, parent is not None, frozenset(),
+                       opts.wait, opts.prune, tuple(opts.outputs), opts.allow_empty,
+                       opts.suspend, live, recorded)
+
+
+def _live_member(ctx: RunContext, ref) -> object:
+    """A member as it is live: from the labelled LISTs, else one GET (None when gone)."""
+    if ref.key in ctx.live:
+        return ctx.live[ref.key]
+    try:
+        path = ctx.cluster.resource(ref.api_version, ref.kind).path(ref.namespace, ref.name)
+        return ctx.cluster.get(path, timeout=ctx.deadline.cap(30.0))
+    except (NotFound, UnknownKind):
+        return None
 
 
 def adopt_parent(ctx: RunContext):
@@ -128,6 +166,7 @@ def phase_of(step) -> str:
         steps.DryRun: "dry-run", steps.ApplyStage: f"apply {name}", steps.Prune: "prune",
         steps.Delete: f"delete {name}", steps.WaitGone: "wait gone",
         steps.WaitReady: f"wait {getattr(step, 'what', '')}", steps.ReadOutputs: "outputs",
+        steps.Suspend: "suspend", steps.Resume: "resume", steps.WaitDrained: "wait drained",
     }.get(type(step), "inventory")
 
 
@@ -277,6 +316,33 @@ def _wait_gone(ctx: RunContext, step: steps.WaitGone) -> None:
         ctx.emit(Progress(f"all {len(targets)} deleted object(s) gone"))
 
 
+# -- SUSPEND and RESUME (what to write: suspend.py) -------------------------------------------
+
+def _record_suspended(ctx: RunContext, step: steps.RecordSuspended) -> None:
+    if ctx.inventory.record_suspended(ctx.parent_name, suspend.record_json(step.held)):
+        ctx.emit(Progress(f"recorded {len(step.held)} value(s) for RESUME in inventory "
+                          f"ConfigMap {ctx.inventory.namespace}/{ctx.parent_name}"))
+
+
+def _forget_suspended(ctx: RunContext, step) -> None:
+    ctx.inventory.record_suspended(ctx.parent_name, None)
+
+
+def _suspend(ctx: RunContext, step: steps.Suspend) -> None:
+    suspend_client.set_values(ctx, step.held, "suspended")
+
+
+def _resume(ctx: RunContext, step: steps.Resume) -> None:
+    suspend_client.set_values(ctx, step.held, "restored")
+
+
+def _wait_drained(ctx: RunContext, step: steps.WaitDrained) -> None:
+    targets = [Target(ref, ctx.cluster.resource(ref.api_version, ref.kind),
+                      ctx.changes[ref.key].obj if ref.key in ctx.changes else
+                      _live_member(ctx, ref), ctx.deadline.at) for ref in step.refs]
+    suspend_client.wait_drained(ctx, targets)
+
+
 def output_sources(ctx: RunContext) -> dict:
     """name -> (ref, item) per output; the path is tried on what is applied (Secret data?)."""
     sources = {}
@@ -309,4 +375,7 @@ HANDLERS = {
     steps.WaitReady: _wait_ready, steps.Prune: _prune, steps.Delete: _delete,
     steps.WaitGone: _wait_gone, steps.ForgetInventory: _forget,
     steps.ReadOutputs: _read_outputs, steps.Note: _note,
+    steps.RecordSuspended: _record_suspended, steps.Suspend: _suspend,
+    steps.WaitDrained: _wait_drained, steps.Resume: _resume,
+    steps.ForgetSuspended: _forget_suspended,
 }

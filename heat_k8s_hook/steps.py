@@ -3,20 +3,25 @@
 Learned from cli-utils' `TaskQueueBuilder` (pkg/apply/solver): the safety order of a run
 (inventory before any object, dry-run before any write, CRDs Established before their custom
 resources, prune only after the apply, DELETE in reverse stage order) is a list that a unit test
-can read without a cluster. `runner.py` executes the list; nothing here does I/O.
+can read without a cluster. `runner.py` executes the list; nothing here does I/O (pure).
+SUSPEND/RESUME (`suspend.py`): record the values, scale to zero, wait until no pods are left;
+restore the recorded values, forget them, wait until ready, read outputs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
-from heat_k8s_hook import plan
+from heat_k8s_hook import plan, suspend
 from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.plan import ObjectRef
 
 CRD_KIND = "CustomResourceDefinition"
 # Actions that apply the config: ROLLBACK re-applies the config Heat rolls back to.
 APPLY_ACTIONS = frozenset({"CREATE", "UPDATE", "ROLLBACK"})
+SUSPEND_ACTIONS = frozenset({"SUSPEND", "RESUME"})
+CHECK_NOTE = ("CHECK: nothing to do (Heat never sends CHECK to a software deployment: "
+              "`stack check` has no handle_check for it)")
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class Planned:
 class Facts:
     """Everything the planner needs, gathered read-only by the runner (or given by a test)."""
 
-    action: str                                  # CREATE | UPDATE | ROLLBACK | DELETE
+    action: str                                  # CREATE | UPDATE | ROLLBACK | DELETE | ...
     objects: tuple = ()                          # Planned, in document order
     previous: tuple = ()                         # ObjectRef members of the last applied set
     has_inventory: bool = False                  # a parent ConfigMap exists
@@ -42,6 +47,9 @@ class Facts:
     prune: bool = True
     outputs: tuple = ()                          # names of options.outputs
     allow_empty: bool = False                    # an UPDATE rendering nothing may prune all
+    suspend: str = "scale"                       # option suspend: "scale" or "none"
+    live: tuple = ()                             # suspend.Held: members' values now
+    suspended: Optional[tuple] = None            # suspend.Held recorded; None: no record
 
 
 # -- the step types --------------------------------------------------------------------------
@@ -107,19 +115,111 @@ class Note:
     text: str
 
 
+@dataclass(frozen=True)
+class RecordSuspended:
+    """Write the values before SUSPEND (suspend.Held) into the parent, before any change."""
+
+    held: tuple
+
+
+@dataclass(frozen=True)
+class Suspend:
+    held: tuple                             # suspend.Held: the suspended values to write
+
+
+@dataclass(frozen=True)
+class WaitDrained:
+    refs: tuple                             # scaled workloads: until none has a pod left
+
+
+@dataclass(frozen=True)
+class Resume:
+    held: tuple                             # suspend.Held: the recorded values to write back
+
+
+@dataclass(frozen=True)
+class ForgetSuspended:
+    """Remove the record of suspended values from the parent (RESUME restored them)."""
+
+
 Step = Union[EnsureInventoryNamespace, DryRun, RecordInventory, ApplyStage, WaitReady, Prune,
-             Delete, WaitGone, ForgetInventory, ReadOutputs, Note]
+             Delete, WaitGone, ForgetInventory, ReadOutputs, Note, RecordSuspended, Suspend,
+             WaitDrained, Resume, ForgetSuspended]
 
 
 # -- planners ----------------------------------------------------------------------------------
 
 def plan_run(facts: Facts) -> list:
-    """The steps of one action; SUSPEND/RESUME/CHECK have none."""
+    """The steps of one action (CHECK, which Heat never sends, and SUSPEND/RESUME with
+    option suspend: none have only a Note)."""
+    quiet = without_cluster(facts.action, facts.suspend)
+    if quiet:
+        return [Note(quiet)]
     if facts.action == "DELETE":
         return plan_delete(facts)
-    if facts.action in APPLY_ACTIONS:
-        return plan_apply(facts)
-    return [Note(f"{facts.action}: nothing to do for Kubernetes objects")]
+    if facts.action == "SUSPEND":
+        return plan_suspend(facts)
+    if facts.action == "RESUME":
+        return plan_resume(facts)
+    return plan_apply(facts)
+
+
+def without_cluster(action: str, suspend_mode: str) -> str:
+    """The answer of an action that needs no cluster at all ("" for every other)."""
+    if action == "CHECK":
+        return CHECK_NOTE
+    if action in SUSPEND_ACTIONS and suspend_mode == "none":
+        return f"{action}: option suspend is none: workloads left as they are"
+    return ""
+
+
+def plan_suspend(facts: Facts) -> list:
+    """SUSPEND: record the values first (a run cut short keeps them), then scale to zero and
+    suspend CronJobs, then wait until the scaled workloads have no pods left."""
+    if not facts.has_inventory:
+        return [Note("nothing to suspend: this deployment owns no objects")]
+    if not facts.live and facts.suspended is None:
+        return [Note("nothing to suspend: no Deployment, StatefulSet, ReplicaSet or CronJob "
+                     "among its members")]
+    held = suspend.to_record(facts.suspended, facts.live)
+    steps: list = []
+    if held != facts.suspended:
+        steps.append(RecordSuspended(held))
+    writes = suspend.to_suspend(facts.live)
+    steps.append(Suspend(writes) if writes else
+                 Note(f"nothing to scale: {len(facts.live)} object(s) already at 0 replicas "
+                      "or suspended"))
+    drained = tuple(h.ref for h in facts.live if suspend.scaled(h.ref))
+    if facts.wait and drained:
+        steps.append(WaitDrained(drained))
+    return steps
+
+
+def plan_resume(facts: Facts) -> list:
+    """RESUME: restore exactly the recorded values, forget the record, then wait until ready
+    and read outputs as CREATE does."""
+    if not facts.has_inventory:
+        return [Note("nothing to resume: this deployment owns no objects")]
+    steps: list = []
+    if facts.suspended is None:
+        steps.append(Note("not suspended: no recorded values to restore"))
+    else:
+        writes = suspend.to_restore(facts.suspended, facts.live)
+        if writes:
+            steps.append(Resume(writes))
+        steps.append(ForgetSuspended())
+    waited = tuple(o.ref for o in facts.objects if o.wait)
+    if facts.wait and waited:
+        steps.append(WaitReady(waited))
+    if facts.outputs:
+        steps.append(ReadOutputs(tuple(facts.outputs)))
+    return steps
+
+
+def settled(facts: Facts) -> bool:
+    """A SUSPEND or RESUME with nothing to write (a late member of a group may answer from
+    the recorded outcome)."""
+    return facts.has_inventory and suspend.settled(facts.action, facts.suspended, facts.live)
 
 
 def plan_apply(facts: Facts) -> list:
@@ -226,6 +326,12 @@ def describe(step: Step) -> str:
         return f"{name}: {step.text}"
     if isinstance(step, EnsureInventoryNamespace):
         return f"{name}: namespace heat-k8s-hook (holds the inventory)"
+    if isinstance(step, (RecordSuspended, Suspend, Resume)):
+        return f"{name}: {_refs(step.held)}"
+    if isinstance(step, WaitDrained):
+        return f"{name} (no pods left): {_refs(step.refs)}"
+    if isinstance(step, ForgetSuspended):
+        return f"{name}: the record of suspended values"
     return name
 
 
@@ -234,6 +340,8 @@ def as_dict(step: Step) -> dict:
     out: dict = {"step": type(step).__name__}
     for key, value in vars(step).items():
         if isinstance(value, (tuple, frozenset)):
-            value = [str(v) for v in (sorted(value) if isinstance(value, frozenset) else value)]
+            value = [dict(v.ref.to_dict(), **{v.field: v.value})
+                     if isinstance(v, suspend.Held) else str(v)
+                     for v in (sorted(value) if isinstance(value, frozenset) else value)]
         out[key] = value
     return out

@@ -16,14 +16,20 @@ from heat_k8s_hook.steps import (
     EnsureInventoryNamespace,
     Facts,
     ForgetInventory,
+    ForgetSuspended,
     Note,
     Planned,
     Prune,
     ReadOutputs,
     RecordInventory,
+    RecordSuspended,
+    Resume,
+    Suspend,
+    WaitDrained,
     WaitGone,
     WaitReady,
 )
+from heat_k8s_hook.suspend import Held
 
 CORPORA = pathlib.Path("/work/shared/corpora/real-manifests")
 
@@ -122,9 +128,103 @@ def test_outputs_are_read_last():
     assert plan[-1] == ReadOutputs(("web_ip",))
 
 
-@pytest.mark.parametrize("action", ["SUSPEND", "RESUME", "CHECK"])
-def test_noop_actions(action):
+def test_check_is_a_note_that_heat_never_sends_it():
+    """CHECK (a hand-run only: Heat's deployment has no handle_check) changes nothing."""
+    assert steps.plan_run(Facts("CHECK", (Planned(DEP),), previous=(DEP,),
+                                has_inventory=True)) == [Note(steps.CHECK_NOTE)]
+    assert "Heat never sends CHECK" in steps.CHECK_NOTE
+    assert steps.without_cluster("CHECK", "scale") == steps.CHECK_NOTE
+
+
+# -- SUSPEND and RESUME -----------------------------------------------------------------------
+
+STS = ObjectRef("apps", "StatefulSet", "shop", "db", "v1")
+CRON = ObjectRef("batch", "CronJob", "shop", "tick", "v1")
+RUNNING = (Held(DEP, 2), Held(STS, 1), Held(CRON, False))
+ZEROS = (Held(DEP, 0), Held(STS, 0), Held(CRON, True))
+
+
+def suspend_facts(action="SUSPEND", live=RUNNING, suspended=None, **kw):
+    return Facts(action, (Planned(CM), Planned(DEP), Planned(STS), Planned(CRON)),
+                 previous=(CM, DEP, STS, CRON), has_inventory=True, live=live,
+                 suspended=suspended, **kw)
+
+
+def test_suspend_records_first_then_scales_then_waits_for_no_pods():
+    """The values are recorded before any change (a run cut short can still be resumed);
+    only scaled workloads are waited for; the ConfigMap is not touched."""
+    record = tuple(sorted(RUNNING, key=lambda h: h.ref.key))
+    assert steps.plan_run(suspend_facts()) == [
+        RecordSuspended(record),
+        Suspend(ZEROS),
+        WaitDrained((DEP, STS)),
+    ]
+
+
+def test_a_second_suspend_keeps_the_record_and_writes_nothing():
+    """Would catch a second SUSPEND recording the zeros of the first (RESUME would then
+    restore nothing)."""
+    record = tuple(sorted(RUNNING, key=lambda h: h.ref.key))
+    plan = steps.plan_run(suspend_facts(live=ZEROS, suspended=record))
+    assert not only(plan, RecordSuspended) and not only(plan, Suspend)
+    assert only(plan, WaitDrained) == [WaitDrained((DEP, STS))]
+    assert steps.settled(suspend_facts(live=ZEROS, suspended=record))
+    assert not steps.settled(suspend_facts(live=(Held(DEP, 1),) + ZEROS[1:],
+                                           suspended=record))
+
+
+def test_suspend_after_a_hand_scale_up_keeps_the_recorded_value():
+    record = (Held(DEP, 2),)
+    plan = steps.plan_run(suspend_facts(live=(Held(DEP, 5),), suspended=record))
+    assert plan[0] == Suspend((Held(DEP, 0),))
+
+
+def test_resume_restores_the_record_then_forgets_it_then_waits_like_create():
+    record = tuple(sorted(RUNNING, key=lambda h: h.ref.key))
+    plan = steps.plan_run(suspend_facts("RESUME", live=ZEROS, suspended=record,
+                                        outputs=("ready",)))
+    assert plan == [
+        Resume(record),
+        ForgetSuspended(),
+        WaitReady((CM, DEP, STS, CRON)),
+        ReadOutputs(("ready",)),
+    ]
+    assert not steps.settled(suspend_facts("RESUME", live=ZEROS, suspended=record))
+
+
+def test_resume_without_a_record_restores_nothing():
+    plan = steps.plan_run(suspend_facts("RESUME", wait=False))
+    assert plan == [Note("not suspended: no recorded values to restore")]
+    assert steps.settled(suspend_facts("RESUME"))
+
+
+@pytest.mark.parametrize("action", ["SUSPEND", "RESUME"])
+def test_suspend_none_does_nothing_and_says_so(action):
+    plan = steps.plan_run(suspend_facts(action, suspend="none", suspended=ZEROS))
+    assert plan == [Note(f"{action}: option suspend is none: workloads left as they are")]
+    assert steps.without_cluster(action, "none") == plan[0].text
+    assert steps.without_cluster(action, "scale") == ""
+
+
+@pytest.mark.parametrize("action", ["SUSPEND", "RESUME"])
+def test_suspend_without_inventory_or_workloads(action):
     assert kinds(steps.plan_run(Facts(action))) == ["Note"]
+    facts = Facts(action, (Planned(CM),), previous=(CM,), has_inventory=True, wait=False)
+    assert kinds(steps.plan_run(facts)) == ["Note"]
+
+
+def test_describe_and_as_dict_of_suspend_steps():
+    record = tuple(sorted(RUNNING, key=lambda h: h.ref.key))
+    for plan in (steps.plan_run(suspend_facts()),
+                 steps.plan_run(suspend_facts("RESUME", live=ZEROS, suspended=record))):
+        assert all("\n" not in steps.describe(s) for s in plan)
+    assert steps.describe(Suspend(ZEROS)) == (
+        "Suspend: Deployment/shop/web replicas=0, StatefulSet/shop/db replicas=0, "
+        "CronJob/shop/tick suspend=true")
+    assert steps.describe(WaitDrained((DEP,))) == "WaitDrained (no pods left): Deployment/shop/web"
+    assert steps.as_dict(Resume((Held(CRON, False),))) == {"step": "Resume", "held": [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "namespace": "shop", "name": "tick",
+         "suspend": False}]}
 
 
 def test_rollback_re_applies_like_an_update():
