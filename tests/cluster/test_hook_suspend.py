@@ -7,6 +7,8 @@ What each test would catch:
   recorded (the template's, or 1) or answers before the workloads are ready; a change of the
   field that leaves another owner of `spec.replicas` behind, so that the next UPDATE meets a
   409 (or needs the applier's hand-edit takeover, which logs "taking back fields").
+- `test_suspend_waits_until_no_pod_is_left`: a SUSPEND that answers before the pods are gone
+  (seen red with `suspend.drained` always ready).
 - `test_resume_restores_a_hand_scaled_value`: RESUME putting back the template's replicas
   instead of the live value SUSPEND found.
 - `test_suspend_none_changes_nothing`: option suspend: none still scaling.
@@ -14,6 +16,8 @@ What each test would catch:
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 
 from hookrun import deployment, run_hook
@@ -125,6 +129,71 @@ def test_suspend_resume_then_update(kubectl, hook_env, ns):
     assert web["spec"]["replicas"] == 3
     assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
     assert replicas_owners(web) == [(MANAGER, "Apply")]
+
+
+def hold_pods(kubectl, ns: str) -> str:
+    """A ValidatingAdmissionPolicy that keeps this namespace's pods labelled `hold` from
+    losing finalizer example.com/hold: they stay Terminating (KWOK otherwise deletes a pod
+    at once) until the test takes label and finalizer off. Returns the policy's name."""
+    name = f"hold-pods-{ns}"
+    policy = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+              "metadata": {"name": name},
+              "spec": {"failurePolicy": "Fail",
+                       "matchConstraints": {"resourceRules": [{
+                           "apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"],
+                           "resources": ["pods"]}]},
+                       "validations": [{"expression": (
+                           "!(has(object.metadata.labels) && 'hold' in object.metadata.labels) "
+                           "|| (has(object.metadata.finalizers) && "
+                           "object.metadata.finalizers.exists(f, f == 'example.com/hold'))")}]}}
+    binding = {"apiVersion": "admissionregistration.k8s.io/v1",
+               "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": name},
+               "spec": {"policyName": name, "validationActions": ["Deny"],
+                        "matchResources": {"namespaceSelector": {"matchLabels": {
+                            "kubernetes.io/metadata.name": ns}}}}}
+    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                  "items": [policy, binding]}))
+    return name
+
+
+def test_suspend_waits_until_no_pod_is_left(kubectl, hook_env, ns):
+    """Would catch a SUSPEND that answers while pods still run or terminate (KWOK deletes pods
+    at once, so only held pods show it)."""
+    stack = f"s{uuid.uuid4().hex[:6]}"
+    docs = app(ns)
+    template = docs[1]["spec"]["template"]
+    template["metadata"] = {"labels": {"app": "web", "hold": "yes"},
+                            "finalizers": ["example.com/hold"]}
+    policy = hold_pods(kubectl, ns)
+    try:
+        time.sleep(1)   # the policy is enforced once the API server has loaded it
+        assert run_hook(deployment(docs, stack=stack), hook_env).code == 0
+        answer: list = []
+        worker = threading.Thread(target=lambda: answer.append(run_hook(
+            deployment(docs, stack=stack, action="SUSPEND"), hook_env)))
+        worker.start()
+        terminating = []
+        for _ in range(60):
+            items = (kubectl.get("pods", "-n", ns, "-l", "app=web") or {"items": []})["items"]
+            terminating = [p["metadata"]["name"] for p in items
+                           if p["metadata"].get("deletionTimestamp")]
+            if len(terminating) == 2:
+                break
+            time.sleep(0.5)
+        assert len(terminating) == 2, "the pods were not held Terminating"
+        worker.join(3.0)
+        assert worker.is_alive() and not answer, "SUSPEND answered while pods were left"
+        for pod in terminating:
+            kubectl("patch", "pod", pod, "-n", ns, "--type=json", "-p", json.dumps([
+                {"op": "remove", "path": "/metadata/finalizers"},
+                {"op": "remove", "path": "/metadata/labels/hold"}]))
+        worker.join(120)
+        assert answer and answer[0].code == 0, answer and answer[0].err
+        assert "have no pods left" in answer[0].err
+        assert pods(kubectl, ns) == []
+    finally:
+        kubectl("delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", policy,
+                "--ignore-not-found", check=False)
 
 
 def test_resume_restores_a_hand_scaled_value(kubectl, hook_env, ns):
