@@ -63,7 +63,8 @@ def connect_default(options, settings: Optional[Settings] = None):
 
 
 def rendered(dep: Deployment, ctx: Context) -> list:
-    """The manifests of a CREATE/UPDATE (none for DELETE), their Secret values masked."""
+    """The manifests of a CREATE/UPDATE/SUSPEND/RESUME (none for DELETE), their Secret values
+    masked."""
     manifests = [] if dep.action == "DELETE" else \
         _phase("render", render, dep.config, dep.inputs, ctx.settings.limits)
     for m in manifests:
