@@ -162,8 +162,9 @@ def _cleanup(heat, kube, stack_id, namespace):
         heat.wait(stack_id, "DELETE", 120)
     except Exception as exc:  # the conftest's HeatError: cleanup is best effort
         print(f"cleanup of {stack_id}: {exc}")
-    # Without Nova, Heat's DELETE of a kubectl deployment fails at once (docs/e2e.md); the
-    # claims of the StatefulSet go with the namespace: make sure the PV pool is given back.
+    # Heat deletes a DeployedServer's kubectl deployment without waiting for the hook
+    # (docs/e2e.md); the claims of the StatefulSet go with the namespace: make sure the PV pool
+    # is given back.
     subprocess.run(kube.base + ["delete", "namespace", namespace, "--ignore-not-found",
                                 "--wait=false"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                    timeout=60)
@@ -284,15 +285,15 @@ def test_4_switch_compose_to_kubernetes(compose_app, heat, kube, local_docker, k
 
 
 def test_5_switch_kubernetes_to_compose(kube_app, heat, kube, local_docker, compose_host):
-    """The other direction, pinned down as it is on a cloud without Nova (README, "Switching").
+    """The other direction, on a cloud with Nova (issue 24: tools/local-heat runs nova-api).
 
     In the nested database stack Heat creates the compose deployment and deletes the kubectl
     one at the same time; its DELETE of a DeployedServer deployment looks the server up in Nova
-    first and, with no compute endpoint, fails at once: the stack goes UPDATE_FAILED before the
-    web service is moved, yet the agent got the DELETE and the hook removes the StatefulSet.
-    Only that failure is accepted; with UPDATE_COMPLETE (a cloud where the lookup works) the
-    compose web service must serve and the Kubernetes objects be gone. Either way this test
-    fails when the behaviour changes, so the README is updated with it.
+    first, the real nova-api answers 404 (a DeployedServer is no Nova server) and Heat deletes
+    the deployment at once, without waiting for the hook: the update completes and the web
+    service moves to compose. (On the earlier cloud without Nova the lookup raised
+    EndpointNotFound and the update failed before the web service moved.) What Kubernetes keeps
+    after the switch is the lifecycle tests' business (delete by absence), not asserted here.
     """
     app = kube_app["app"]
     ports = {"web_port": free_port() + 2}
@@ -306,19 +307,10 @@ def test_5_switch_kubernetes_to_compose(kube_app, heat, kube, local_docker, comp
     reason = st["stack_status_reason"]
     print(f"switch kubernetes -> compose: {st['stack_status']} in {seconds:.1f}s: "
           f"{reason.splitlines()[0] if reason else ''}")
-    end = time.monotonic() + 120
-    while kube.get("statefulset", "db", app) is not None:
-        if time.monotonic() > end:
-            _fail("the StatefulSet db is still there 120s after the switch")
-        time.sleep(1)
-    print(f"StatefulSet db gone {time.monotonic() - t0:.1f}s after the update began")
-    if st["stack_status"] == "UPDATE_COMPLETE":
-        assert http_get(ports["web_port"], "/") == f"hello from {app}"
-        assert kube.get("deployment", "web", app) is None
-        return
-    assert st["stack_status"] == "UPDATE_FAILED", reason
-    assert "EndpointNotFound" in reason and "compute" in reason, reason
-    assert "kubectl_deployment" in reason, reason
-    # The web service was not moved: still the Kubernetes Deployment.
-    assert kube.get("deployment", "web", app) is not None
-    assert local_docker.containers(f"{app}_web") == {}
+    if st["stack_status"] != "UPDATE_COMPLETE":
+        _fail(f"switch to compose: {st['stack_status']}: {reason}\n"
+              f"{failed_resources(heat, kube_app['id'])}")
+    assert http_get(ports["web_port"], "/") == f"hello from {app}"
+    states = local_docker.containers(f"{app}_web")
+    assert states and all(v == "running" for v in states.values()), states
+    print(f"compose web serving {time.monotonic() - t0:.1f}s after the update began")
