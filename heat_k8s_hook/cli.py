@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
         "deployment", help="deployment JSON, or - for stdin")
     s = _add(sub, "plan", "print the steps a run would take (reads the cluster, changes nothing)")
     s.add_argument("deployment", help="deployment JSON, or - for stdin")
-    s.add_argument("--action", choices=("CREATE", "UPDATE", "DELETE"),
+    s.add_argument("--action", choices=("CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME"),
                    help="plan this action instead of the deployment's")
     _add(sub, "diff", "server-side dry-run: a unified diff per object, prune candidates"
          ).add_argument("deployment", help="deployment JSON, or - for stdin")

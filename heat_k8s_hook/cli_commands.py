@@ -113,7 +113,7 @@ def planned(args, action: Optional[str] = None) -> Iterator[Planning]:
     """The deployment, its run context, facts and plan, without changing anything."""
     from heat_k8s_hook.pipeline import open_run, plan_for, rendered
     dep = load(args.deployment, action, args)
-    if dep.action not in ("CREATE", "UPDATE", "DELETE"):
+    if dep.action not in ("CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME"):
         dep = dataclasses.replace(dep, action="UPDATE")
     ctx = _context(args, quiet=True)
     manifests = rendered(dep, ctx)

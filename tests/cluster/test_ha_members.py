@@ -108,8 +108,10 @@ def recorded(lease_: dict) -> list:
 
 
 def without_members(lease_: dict) -> dict:
+    """The Lease's annotations but the members and, in the same write, their deployment
+    resources (ha.OWNERS, issue 23)."""
     return {k: v for k, v in lease_["metadata"]["annotations"].items()
-            if k != "heat-k8s-hook.dev/members"}
+            if k not in ("heat-k8s-hook.dev/members", "heat-k8s-hook.dev/owners")}
 
 
 def applier_of(runs: list) -> list:
@@ -167,6 +169,8 @@ def test_three_members_one_applier_then_a_late_member(kubectl, hook_env):
     now = lease(kubectl, stack)   # its one Lease write: recording itself as a member
     assert recorded(now) == ["0", "1", "2", "3"] and now["spec"] == held["spec"] and \
         without_members(now) == without_members(held), "the late member wrote the Lease"
+    owners = json.loads(now["metadata"]["annotations"]["heat-k8s-hook.dev/owners"])
+    assert sorted(owners) == ["0", "1", "2", "3"], owners   # each with its resource
     after = kubectl.get("configmap", "-n", "heat-k8s-hook", held["metadata"]["name"])
     assert after["metadata"]["resourceVersion"] == parent["metadata"]["resourceVersion"], \
         (late.err, parent, after)

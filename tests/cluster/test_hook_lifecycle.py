@@ -105,9 +105,3 @@ def test_structured_config_and_json_inputs(kubectl, hook_env, ns):
         stack=f"s{uuid.uuid4().hex[:6]}"), hook_env)
     assert run.code == 0, run.err
     assert kubectl.get("configmap", "c", "-n", ns)["data"] == {"a": "1", "b": "two"}
-
-
-def test_suspend_and_resume_are_noops(hook_env):
-    for action in ("SUSPEND", "RESUME"):
-        run = run_hook(deployment("", action=action), hook_env)
-        assert run.code == 0 and "nothing to do" in run.err

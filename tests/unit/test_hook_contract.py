@@ -40,7 +40,12 @@ def test_no_credentials_anywhere(tmp_path):
     assert "does not exist" in result["deploy_stderr"]
 
 
-def test_suspend_needs_no_cluster():
-    dep = {"config": "", "inputs": [{"name": "deploy_action", "value": "SUSPEND"}]}
-    _, result = run(json.dumps(dep))
-    assert result["deploy_status_code"] == 0
+def test_check_and_suspend_none_need_no_cluster():
+    """Heat never sends CHECK (a hand-run may); SUSPEND with option suspend: none changes
+    nothing: neither connects to a cluster (there is none here)."""
+    for action, options in (("CHECK", None), ("SUSPEND", {"suspend": "none"}),
+                            ("RESUME", {"suspend": "none"})):
+        dep = {"config": "", "options": options,
+               "inputs": [{"name": "deploy_action", "value": action}]}
+        _, result = run(json.dumps(dep))
+        assert result["deploy_status_code"] == 0, (action, result)
