@@ -292,8 +292,8 @@ def test_5_switch_kubernetes_to_compose(kube_app, heat, kube, local_docker, comp
     first, the real nova-api answers 404 (a DeployedServer is no Nova server) and Heat deletes
     the deployment at once, without waiting for the hook: the update completes and the web
     service moves to compose. (On the earlier cloud without Nova the lookup raised
-    EndpointNotFound and the update failed before the web service moved.) What Kubernetes keeps
-    after the switch is the lifecycle tests' business (delete by absence), not asserted here.
+    EndpointNotFound and the update failed before the web service moved.) The controller's
+    delete by absence then removes the Kubernetes side, its Namespace included.
     """
     app = kube_app["app"]
     ports = {"web_port": free_port() + 2}
@@ -314,3 +314,14 @@ def test_5_switch_kubernetes_to_compose(kube_app, heat, kube, local_docker, comp
     states = local_docker.containers(f"{app}_web")
     assert states and all(v == "running" for v in states.values()), states
     print(f"compose web serving {time.monotonic() - t0:.1f}s after the update began")
+    # Heat did not wait for the kubectl deployments' DELETEs: the controller's delete by absence
+    # (issue 23) removes what left its metadata, the namespace deployment's Namespace included.
+    end = time.monotonic() + 30
+    while True:
+        space = kube.get("namespace", app)
+        if space is None or space["status"].get("phase") == "Terminating":
+            break
+        if time.monotonic() > end:
+            _fail(f"namespace {app} of the kubectl deployments still there 30 s after the switch")
+        time.sleep(0.5)
+    print(f"Kubernetes side removed {time.monotonic() - t0:.1f}s after the update began")
