@@ -286,7 +286,13 @@ def read_output(name: str, jsonpath: str, obj: Mapping) -> Any:
     `stringData` (or the last-applied annotation), or contains them, the output is refused,
     whatever the spelling: `{.data.x}`, `{['data']}`, `{..token}`, `{.*}`, `{$}`.
     """
-    matches = compile_jsonpath(jsonpath).find(obj)
+    try:
+        matches = compile_jsonpath(jsonpath).find(obj)
+    except InvalidInput as exc:
+        raise InvalidInput(f"output {name}: {exc.message}") from None
+    except Exception as exc:  # jsonpath-ng asserts on some paths, e.g. `parent` at the root
+        raise InvalidInput(f"output {name}: JSONPath {jsonpath!r} cannot be evaluated "
+                           f"({type(exc).__name__})") from None
     if obj.get("kind") == "Secret" and any(
             _touches_secret_data(_segments(m.full_path)) for m in matches):
         raise InvalidInput(f"output {name}: refused: its JSONPath selects Secret data "
