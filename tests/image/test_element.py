@@ -97,3 +97,17 @@ def test_notify_json_is_a_failure_result_naming_the_unreachable_cluster(report):
     assert len(cause.splitlines()) == 1, f"the cause is not one line: {cause!r}"
     assert any(w in cause.lower() for w in ("reach", "connect", "refused")), cause
     assert "127.0.0.1:1" in cause or "unreachable" in cause.lower(), cause
+
+
+def test_delete_by_absence_runs_before_55_heat_config(report):
+    """Issue 23: the element's os-refresh-config script sits beside 55-heat-config (configure.d
+    runs in name order: 50 first) and runs the package's delete by absence; run in the image
+    once the deployment left the metadata, it tried the DELETE (the cluster is unreachable),
+    said so with the deployment's identity and code, and printed no credential."""
+    assert report["absent_script"].endswith("configure.d/50-heat-config-kubectl")
+    assert report["absent_script_mode"] and int(report["absent_script_mode"], 8) & 0o111
+    assert "heat-k8s-hook-absent" in (report["absent_script_text"] or "")
+    assert report["absent_rc"] == 0, report["absent_stderr_tail"]
+    log = report["absent_stderr_tail"] or ""
+    assert "image-check/0/" in log and "DELETE answered" in log, log
+    assert "DELETE answered 0" not in log, log   # the cluster cannot be reached
