@@ -54,13 +54,15 @@ class FakeApiServer:
 
     credentials = Credentials()
 
-    def __init__(self, kinds: Optional[dict] = None) -> None:
+    def __init__(self, kinds: Optional[dict] = None, statuses: Optional[dict] = None) -> None:
         self.kinds = kinds or KINDS
+        self.statuses = statuses or {}   # kind -> the status the "controller" writes
         self.objects: dict = {}
         self.writes: list = []
         self.requests: list = []
         self.lock = threading.RLock()
         self.version = 1
+        self.log: list = []   # (resourceVersion, ADDED|MODIFIED|DELETED, path, object)
         for ns in ("default", "kube-system"):
             self.objects[f"/api/v1/namespaces/{ns}"] = {
                 "apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Active"},
@@ -131,9 +133,16 @@ class FakeApiServer:
         return path.startswith(group + "/") and _split(path)[1] == plural
 
     def watch(self, path: str, query: dict, timeout: float):
-        """No change ever happens by itself here: the stream ends at once (the caller lists)."""
-        time.sleep(0.01)
-        return iter(())
+        """The changes since the query's resourceVersion, then the stream ends (the caller
+        watches again from the last one), as a watch that times out at once."""
+        namespace, plural, _name = _split(path)
+        since = int(query.get("resourceVersion") or 0)
+        with self.lock:
+            events = [{"type": kind, "object": copy.deepcopy(obj)}
+                      for version, kind, at, obj in self.log if version > since
+                      and self._in_collection(at, path, namespace, plural) and _selected(obj, query)]
+        time.sleep(0.02)
+        return iter(events)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -146,6 +155,8 @@ class FakeApiServer:
             meta["generation"] = 1
         if obj.get("kind") == "Namespace":
             obj["status"] = {"phase": "Active"}
+        if obj.get("kind") in self.statuses:
+            obj["status"] = copy.deepcopy(self.statuses[obj["kind"]])
         return obj
 
     def _namespace_exists(self, path: str, dry: bool) -> None:
@@ -170,7 +181,7 @@ class FakeApiServer:
             obj["metadata"].update(uid=live["metadata"]["uid"])
         if dry:
             return (200 if live else 201), obj
-        self.objects[path] = self._stamp(obj, live is None)
+        self._store(path, self._stamp(obj, live is None), live is None)
         return (200 if live else 201), self.objects[path]
 
     def _create(self, path: str, body: Any, dry: bool) -> tuple:
@@ -181,7 +192,7 @@ class FakeApiServer:
         self._namespace_exists(target, dry)
         obj = self._stamp(copy.deepcopy(body), True)
         if not dry:
-            self.objects[target] = obj
+            self._store(target, obj, True)
         return 201, obj
 
     def _replace(self, path: str, body: Any, dry: bool) -> tuple:
@@ -193,10 +204,20 @@ class FakeApiServer:
         obj = self._stamp(copy.deepcopy(body), False)
         obj["metadata"]["uid"] = live["metadata"]["uid"]
         if not dry:
-            self.objects[path] = obj
+            self._store(path, obj, False)
         return 200, obj
 
     def _delete(self, path: str, body: Any, dry: bool) -> tuple:
         if path not in self.objects:
             raise NotFound(404, "NotFound", "not found")
-        return 200, (self.objects[path] if dry else self.objects.pop(path))
+        if dry:
+            return 200, self.objects[path]
+        obj = self.objects.pop(path)
+        self.version += 1
+        gone = dict(obj, metadata=dict(obj["metadata"], resourceVersion=str(self.version)))
+        self.log.append((self.version, "DELETED", path, gone))
+        return 200, gone
+
+    def _store(self, path: str, obj: dict, created: bool) -> None:
+        self.objects[path] = obj
+        self.log.append((self.version, "ADDED" if created else "MODIFIED", path, copy.deepcopy(obj)))

@@ -1,0 +1,208 @@
+"""Tests for the mutants issue 26 found alive: each pins a decision through the real entry
+points (`pipeline.execute`, `hook.main`) against the in-memory API server (fakeapi.py), or
+the pure function where that is the decision. Each was seen red with its mutant applied."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from fakeapi import KINDS, FakeApiServer
+from wiring import deployment, through_hook, through_pipeline
+
+from heat_k8s_hook import errors, ha, pipeline
+from heat_k8s_hook.cluster import ApiError
+from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.limits import Limits
+from heat_k8s_hook.render import render
+from heat_k8s_hook.report import MASK, MAX_FIELD_BYTES, MAX_MESSAGE, Masker, Result
+
+LONG = "tok-" + "q7W" * 20          # a secret long enough to be cut in the middle
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: v}\n"
+JOBS = dict(KINDS, **{"batch/v1": [("Job", "jobs", True)]})
+JOB = ("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  annotations: {%s}\n"
+       "spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}\n")
+
+
+class Echoing(FakeApiServer):
+    """An API server whose validation error quotes the request, as real ones do."""
+
+    def _apply(self, path, body, dry):
+        raise ApiError(422, "Invalid", f"invalid object {body}")
+
+
+# -- exit codes: each error class keeps its documented code --------------------------------
+
+@pytest.mark.parametrize("cls,code", [
+    (errors.InvalidInput, 2), (errors.ClusterUnreachable, 3), (errors.CredentialsRejected, 4),
+    (errors.ApplyRejected, 5), (errors.NotReady, 6), (errors.TimedOut, 7), (errors.Busy, 8),
+    (errors.Misconfigured, 9), (errors.KeystoneRefused, 10), (errors.KeystoneUnreachable, 11),
+    (errors.TokenExpired, 12), (errors.HookError, 70)])
+def test_each_error_has_its_documented_exit_code(cls, code):
+    assert cls.code == code and code in errors.EXIT_CODES
+
+
+# -- masking: before every cut, in every place a secret can reach ----------------------------
+
+def test_a_secret_straddling_the_field_cut_is_masked_first():
+    """report._field masks the whole text, then truncates: a secret across the head's cut."""
+    keep = MAX_FIELD_BYTES // 2 - 64
+    text = "x" * (keep - 10) + LONG + "y" * MAX_FIELD_BYTES
+    field = Result(1, [], [text]).as_dict(Masker([LONG]))["deploy_stderr"]
+    assert "truncated" in field and LONG[:10] not in field and MASK in field
+
+
+def test_a_secret_straddling_the_error_line_cut_is_masked_first():
+    """pipeline's last line: masked, then shortened to MAX_MESSAGE characters."""
+    def connect(_options, **_kw):
+        raise errors.ApplyRejected("y" * (MAX_MESSAGE - 10) + LONG + "z" * 100)
+    dep = deployment(CM % "c", inputs=[{"name": "deploy_password", "value": LONG}])
+    lines: list = []
+    ctx = pipeline.Context(connect=connect, progress=lines.append)
+    import json
+
+    from heat_k8s_hook.deployment import load_deployment
+    err = pipeline.execute(load_deployment(json.dumps(dep).encode()), ctx).as_dict(
+        ctx.mask)["deploy_stderr"]
+    assert LONG[:8] not in err + "\n".join(lines) and MASK in err
+
+
+def test_deploy_auth_token_is_masked_in_the_answer():
+    dep = deployment(CM % "c", inputs=[{"name": "deploy_auth_token", "value": LONG},
+                                       {"name": "v", "value": LONG}])
+    dep["config"] = CM.replace("{k: v}", "{k: {get_input: v}}") % "c"
+    answer, _api = through_pipeline(dep, Echoing())
+    assert answer["deploy_status_code"] == 5 and LONG not in str(answer)
+
+
+def test_the_hooks_progress_lines_and_answer_are_masked(monkeypatch):
+    dep = deployment(CM.replace("{k: v}", "{k: {get_input: pw}}") % "c",
+                     {"secret_inputs": ["pw"]}, inputs=[{"name": "pw", "value": LONG}])
+    answer, code, err, _api = through_hook(monkeypatch, dep, Echoing())
+    assert code == 5 and "invalid object" in err
+    assert LONG not in err and LONG not in str(answer)
+
+
+def test_the_internal_error_cause_is_masked(monkeypatch):
+    def broken(*_a, **_k):
+        raise RuntimeError(f"bug while holding {LONG}")
+    monkeypatch.setattr(pipeline, "execute", broken)
+    dep = deployment(CM % "c", inputs=[{"name": "deploy_password", "value": LONG}])
+    answer, code, err, _api = through_hook(monkeypatch, dep)
+    assert code == 70 and "RuntimeError: bug while holding" in answer["deploy_stderr"]
+    assert LONG not in answer["deploy_stderr"] and LONG not in err
+
+
+# -- options reach the run ------------------------------------------------------------------
+
+def test_the_operators_max_timeout_applies_in_the_hook(monkeypatch, tmp_path):
+    answer, code, _err, api = through_hook(monkeypatch, deployment(CM % "c", {"timeout": 60}),
+                                           settings_yaml="max_timeout: 30\n", tmp_path=tmp_path)
+    assert code == 2 and "option timeout: above the maximum of 30s" in answer["deploy_stderr"]
+    assert api.writes == []
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_allow_empty_reaches_the_run(allow):
+    _answer, api = through_pipeline(deployment(CM % "a"))
+    answer, api = through_pipeline(deployment("", {"allow_empty": allow}, "UPDATE"), api)
+    path = "/api/v1/namespaces/default/configmaps/a"
+    if allow:
+        assert answer["deploy_status_code"] == 0 and path not in api.objects
+    else:
+        assert answer["deploy_status_code"] == 2 and "allow_empty" in answer["deploy_stderr"]
+        assert path in api.objects
+
+
+@pytest.mark.parametrize("prune", [False, True])
+def test_prune_reaches_the_run(prune):
+    _answer, api = through_pipeline(deployment(CM % "a"))
+    answer, api = through_pipeline(deployment(CM % "b", {"prune": prune}, "UPDATE"), api)
+    assert answer["deploy_status_code"] == 0
+    assert ("/api/v1/namespaces/default/configmaps/a" in api.objects) is not prune
+    assert ("ConfigMap/default/a pruned" in answer["deploy_stdout"]) is prune
+
+
+# -- readiness: a failed object fails fast; per-object wait and timeout ---------------------
+
+def test_a_failed_object_is_code_6_at_once_not_a_timeout():
+    api = FakeApiServer(JOBS, {"Job": {"startTime": "2026-01-01T00:00:00Z", "failed": 1,
+                                       "conditions": [{"type": "Failed", "status": "True",
+                                                       "reason": "BackoffLimitExceeded"}]}})
+    started = time.monotonic()
+    answer, _api = through_pipeline(deployment(JOB % "", {"timeout": 20}), api)
+    assert answer["deploy_status_code"] == 6, answer
+    assert "BackoffLimitExceeded" in answer["deploy_stderr"]
+    assert time.monotonic() - started < 10
+
+
+def test_wait_false_annotation_reaches_the_run():
+    api = FakeApiServer(JOBS, {"Job": {}})   # never started: never ready
+    answer, _api = through_pipeline(
+        deployment(JOB % '"heat-k8s-hook.dev/wait": "false"', {"timeout": 3}), api)
+    assert answer["deploy_status_code"] == 0, answer
+
+
+def test_a_per_object_timeout_never_runs_past_the_deployments_deadline():
+    api = FakeApiServer(JOBS, {"Job": {}})
+    started = time.monotonic()
+    answer, _api = through_pipeline(
+        deployment(JOB % '"heat-k8s-hook.dev/timeout": "600"', {"timeout": 3}), api)
+    assert answer["deploy_status_code"] == 7, answer
+    assert time.monotonic() - started < 8
+
+
+def test_a_short_per_object_timeout_reaches_the_run():
+    api = FakeApiServer(JOBS, {"Job": {}})
+    started = time.monotonic()
+    answer, _api = through_pipeline(
+        deployment(JOB % '"heat-k8s-hook.dev/timeout": "1"', {"timeout": 30}), api)
+    assert answer["deploy_status_code"] == 7, answer
+    assert time.monotonic() - started < 15
+
+
+# -- render's limits ------------------------------------------------------------------------
+
+def test_a_list_of_1001_items_is_refused():
+    items = "".join(f"- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: c{i}}}}}\n"
+                    for i in range(1001))
+    with pytest.raises(InvalidInput, match="max_documents"):
+        render("apiVersion: v1\nkind: List\nitems:\n" + items, {}, Limits())
+    assert len(render("apiVersion: v1\nkind: List\nitems:\n" + items.split("\n", 1)[1],
+                      {}, Limits())) == 1000
+
+
+def test_nesting_added_through_a_json_input_is_refused():
+    deep: dict = {}
+    for _ in range(150):
+        deep = {"a": deep}
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: {get_input: j}}\n"
+    with pytest.raises(InvalidInput, match="max_depth"):
+        render(config, {"j": deep}, Limits())
+
+
+def test_the_rendered_size_limit_is_applied():
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: {get_input: v}}\n"
+    with pytest.raises(InvalidInput, match="max_rendered_bytes"):
+        render(config, {"v": "x" * 5000}, Limits(max_rendered_bytes=4096))
+    assert render(config, {"v": "x" * 1000}, Limits(max_rendered_bytes=4096))
+
+
+# -- the Lease: expiry from renewTime, and a renewal moves it --------------------------------
+
+def test_a_lease_expires_from_its_renewal_not_its_acquisition():
+    now = 1_800_000_000.0
+    lease = {"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
+                      "acquireTime": ha.micro_time(now - 100), "renewTime": ha.micro_time(now - 5)}}
+    assert ha.expires_at(lease) == pytest.approx(now + 10)
+
+
+def test_renew_body_moves_renew_time_and_keeps_acquire_time():
+    now = 1_800_000_000.0
+    lease = {"metadata": {"resourceVersion": "7"},
+             "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
+                      "acquireTime": ha.micro_time(now - 100), "renewTime": ha.micro_time(now - 20)}}
+    renewed = ha.renew_body(lease, now)
+    assert renewed["spec"]["renewTime"] == ha.micro_time(now)
+    assert renewed["spec"]["acquireTime"] == lease["spec"]["acquireTime"]
+    assert ha.expires_at(renewed) == pytest.approx(now + 15)
+    assert ha.expires_at(lease) < now   # the unrenewed claim has lapsed
