@@ -53,10 +53,13 @@ def _load(path: str, default):
         return default
 
 
-def markers(deployed: str) -> list:
+def markers(deployed: str, settled: frozenset = frozenset()) -> list:
+    """The deployed markers not settled yet (55-heat-config never removes one: a settled
+    marker is not even read again)."""
     found = []
     for name in sorted(os.listdir(deployed)) if os.path.isdir(deployed) else ():
-        if not name.endswith(".json") or name.endswith(".notify.json"):
+        if not name.endswith(".json") or name.endswith(".notify.json") or \
+                name[:-len(".json")] in settled:
             continue
         path = os.path.join(deployed, name)
         notify = _load(path[:-len(".json")] + ".notify.json", {})
@@ -97,7 +100,7 @@ def once(paths: dict) -> absence.Plan:
     settled, attempts = set(state.get("settled") or []), dict(state.get("attempts") or {})
     current = _load(paths["conf"], [])
     decided = absence.plan(current if isinstance(current, list) else [],
-                           markers(paths["deployed"]), settled)
+                           markers(paths["deployed"], frozenset(settled)), settled)
     for identity, why in decided.kept:
         log.info("kept %s: %s", identity, why)
     settled |= set(decided.settled)
