@@ -27,6 +27,8 @@ class Echoing(FakeApiServer):
     """An API server whose validation error quotes the request, as real ones do."""
 
     def _apply(self, path, body, dry):
+        if "/namespaces/default/" not in path:   # the records namespace, the inventory
+            return super()._apply(path, body, dry)
         raise ApiError(422, "Invalid", f"invalid object {body}")
 
 
@@ -67,11 +69,12 @@ def test_a_secret_straddling_the_error_line_cut_is_masked_first():
 
 
 def test_deploy_auth_token_is_masked_in_the_answer():
-    dep = deployment(CM % "c", inputs=[{"name": "deploy_auth_token", "value": LONG},
-                                       {"name": "v", "value": LONG}])
-    dep["config"] = CM.replace("{k: v}", "{k: {get_input: v}}") % "c"
+    dep = deployment(CM.replace("{k: v}", "{k: {get_input: v}}") % "c",
+                     inputs=[{"name": "deploy_auth_token", "value": LONG},
+                             {"name": "v", "value": LONG}])
     answer, _api = through_pipeline(dep, Echoing())
-    assert answer["deploy_status_code"] == 5 and LONG not in str(answer)
+    assert answer["deploy_status_code"] == 5 and "invalid object" in answer["deploy_stderr"]
+    assert LONG not in str(answer) and MASK in answer["deploy_stderr"]
 
 
 def test_the_hooks_progress_lines_and_answer_are_masked(monkeypatch):
@@ -83,13 +86,13 @@ def test_the_hooks_progress_lines_and_answer_are_masked(monkeypatch):
 
 
 def test_the_internal_error_cause_is_masked(monkeypatch):
-    def broken(*_a, **_k):
-        raise RuntimeError(f"bug while holding {LONG}")
+    def broken(*_a, **_k):   # the secret across the cause's cut at 300 characters
+        raise RuntimeError(f"bug while holding {'x' * 270}{LONG}")
     monkeypatch.setattr(pipeline, "execute", broken)
     dep = deployment(CM % "c", inputs=[{"name": "deploy_password", "value": LONG}])
     answer, code, err, _api = through_hook(monkeypatch, dep)
     assert code == 70 and "RuntimeError: bug while holding" in answer["deploy_stderr"]
-    assert LONG not in answer["deploy_stderr"] and LONG not in err
+    assert LONG[:8] not in answer["deploy_stderr"] and LONG[:8] not in err
 
 
 # -- options reach the run ------------------------------------------------------------------
@@ -146,7 +149,7 @@ def test_a_per_object_timeout_never_runs_past_the_deployments_deadline():
     api = FakeApiServer(JOBS, {"Job": {}})
     started = time.monotonic()
     answer, _api = through_pipeline(
-        deployment(JOB % '"heat-k8s-hook.dev/timeout": "600"', {"timeout": 3}), api)
+        deployment(JOB % '"heat-k8s-hook.dev/timeout": "20"', {"timeout": 3}), api)
     assert answer["deploy_status_code"] == 7, answer
     assert time.monotonic() - started < 8
 
@@ -193,7 +196,7 @@ def test_a_lease_expires_from_its_renewal_not_its_acquisition():
     now = 1_800_000_000.0
     lease = {"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
                       "acquireTime": ha.micro_time(now - 100), "renewTime": ha.micro_time(now - 5)}}
-    assert ha.expires_at(lease) == pytest.approx(now + 10)
+    assert ha.expires_at(lease) == pytest.approx(now + 10, abs=0.01)
 
 
 def test_renew_body_moves_renew_time_and_keeps_acquire_time():
@@ -204,5 +207,5 @@ def test_renew_body_moves_renew_time_and_keeps_acquire_time():
     renewed = ha.renew_body(lease, now)
     assert renewed["spec"]["renewTime"] == ha.micro_time(now)
     assert renewed["spec"]["acquireTime"] == lease["spec"]["acquireTime"]
-    assert ha.expires_at(renewed) == pytest.approx(now + 15)
+    assert ha.expires_at(renewed) == pytest.approx(now + 15, abs=0.01)
     assert ha.expires_at(lease) < now   # the unrenewed claim has lapsed
