@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from typing import Any, Optional
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from heat_k8s_hook.cluster import ApiError, Credentials, NotFound, Resource, UnknownKind
 
@@ -94,7 +94,8 @@ class FakeApiServer:
 
     def request_full(self, method, path, query=None, body=None, content_type=None,
                      timeout=30.0, **_kw):
-        query = {k: v for k, v in (query or {}).items() if v is not None}
+        path, _, inline = path.partition("?")   # a LIST may carry its query in the path
+        query = dict(parse_qsl(inline), **{k: v for k, v in (query or {}).items() if v is not None})
         dry = query.get("dryRun") == "All"
         with self.lock:
             self.requests.append(f"{method} {path}")

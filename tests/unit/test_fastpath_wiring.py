@@ -1,0 +1,99 @@
+"""fastpath.try_answer end to end: the full path (hook.main) records the outcome in the
+in-memory API server, then a re-delivery is answered from it with GETs only, and every check
+that sends it back to the full path (switch, key, members' digest, kubeconfig mode, parent
+status) is pinned by a case where only that check differs (issue 26: try_answer was never
+called by a unit test)."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+import pytest
+from wiring import deployment, through_hook
+
+from heat_k8s_hook import fastpath, tinykube
+from heat_k8s_hook.cluster import NotFound
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {k: v}\n"
+
+
+class FakeClient:
+    """tinykube.Client over the in-memory API server: (status, body bytes) per GET."""
+
+    api = None
+
+    def __init__(self, path, context, timeout=3.0):
+        self.closed = False
+
+    def get(self, path, accept="application/json"):
+        path, _, query = path.partition("?")
+        try:
+            return 200, json.dumps(self.api.get(path, dict(parse_qsl(query)))).encode()
+        except NotFound:
+            return 404, b'{"kind": "Status", "code": 404}'
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def recorded(monkeypatch, tmp_path):
+    """(deployment bytes, environ, the full path's answer, api) after one full CREATE."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("fake: true\n")
+    kubeconfig.chmod(0o600)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    dep = deployment(CM, {"outputs": {"o": "ConfigMap/web:{.data.k}"}},
+                     inputs=[{"name": "deploy_password", "value": "pw-1234567"}])
+    answer, code, _err, api = through_hook(monkeypatch, dep)
+    assert code == 0 and answer["o"] == "v"
+    monkeypatch.setattr(FakeClient, "api", api)
+    monkeypatch.setattr(tinykube, "Client", FakeClient)
+    environ = {"KUBECONFIG": str(kubeconfig), "HEAT_K8S_HOOK_CONFIG": "/nonexistent/hook.yaml"}
+    return json.dumps(dep).encode(), environ, answer, api
+
+
+def test_a_redelivery_is_answered_from_the_record_with_gets_only(recorded):
+    data, environ, full, api = recorded
+    before = len(api.requests)
+    fast = fastpath.try_answer(data, environ, started=0.0)
+    assert fast is not None and fast["deploy_status_code"] == 0
+    assert full["deploy_stdout"] == "ConfigMap/default/web created\n"
+    assert fast["deploy_stdout"] == "ConfigMap/default/web unchanged\n" and fast["o"] == "v"
+    assert "nothing sent" in fast["deploy_stderr"]
+    assert all(r.startswith("GET ") for r in api.requests[before:])
+
+
+def test_the_switch_sends_every_delivery_to_the_full_path(recorded):
+    data, environ, _full, _api = recorded
+    assert fastpath.try_answer(data, dict(environ, HEAT_K8S_HOOK_FAST_PATH="0")) is None
+
+
+def test_another_key_is_not_answered(recorded):
+    data, environ, _full, _api = recorded
+    dep = json.loads(data)
+    dep["inputs"][-1]["value"] = "pw-other-999"   # the key is keyed with the password
+    assert fastpath.try_answer(json.dumps(dep).encode(), environ) is None
+
+
+def test_a_member_changed_since_is_not_answered(recorded):
+    data, environ, _full, api = recorded
+    path = "/api/v1/namespaces/default/configmaps/web"
+    api.request("PATCH", path, {"fieldManager": "kubectl-edit"},
+                json.dumps({"metadata": {"name": "web"}, "data": {"k": "edited"}}).encode())
+    assert fastpath.try_answer(data, environ) is None
+
+
+def test_a_kubeconfig_open_to_others_is_left_to_the_full_path(recorded):
+    data, environ, _full, _api = recorded
+    import os
+    os.chmod(environ["KUBECONFIG"], 0o640)
+    assert fastpath.try_answer(data, environ) is None
+
+
+def test_no_parent_is_not_answered(recorded):
+    data, environ, _full, api = recorded
+    parent = fastpath.parent_path(json.loads(data))
+    assert parent in api.objects
+    api.request("DELETE", parent)
+    assert fastpath.try_answer(data, environ) is None
