@@ -209,3 +209,49 @@ def test_renew_body_moves_renew_time_and_keeps_acquire_time():
     assert renewed["spec"]["acquireTime"] == lease["spec"]["acquireTime"]
     assert ha.expires_at(renewed) == pytest.approx(now + 15, abs=0.01)
     assert ha.expires_at(lease) < now   # the unrenewed claim has lapsed
+
+
+# -- pods of an older revision, and the Unschedulable grace through the run ------------------
+
+def _rs_pod(owner_rs: str, template_hash: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"{owner_rs}-a", "namespace": "default",
+                         "labels": {"app": "web", "pod-template-hash": template_hash},
+                         "ownerReferences": [{"kind": "ReplicaSet", "name": owner_rs,
+                                              "controller": True}]},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "web", "restartCount": 5, "lastState": {"terminated": {"exitCode": 1}},
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}}}]}}
+
+
+def test_a_pod_owned_by_an_older_replicaset_says_nothing_of_the_new_revision():
+    """The owner check decides, even when the pod's hash label looks current."""
+    from datetime import datetime, timezone
+
+    from heat_k8s_hook.readiness.rules import workload_failure
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "web", "namespace": "default", "generation": 2},
+                  "spec": {"selector": {"matchLabels": {"app": "web"}}},
+                  "status": {"observedGeneration": 2, "conditions": [{
+                      "type": "Progressing", "status": "True",
+                      "message": 'ReplicaSet "web-new" is progressing.'}]}}
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert workload_failure(deployment, [_rs_pod("web-old", "new")], now) is None
+    assert workload_failure(deployment, [_rs_pod("web-new", "old")], now) is not None
+
+
+@pytest.mark.parametrize("grace,code", [(1, 6), (None, 7)])
+def test_unschedulable_grace_reaches_the_run(grace, code):
+    from datetime import datetime, timedelta, timezone
+    since = (datetime.now(timezone.utc) - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kinds = dict(KINDS, v1=KINDS["v1"] + [("Pod", "pods", True)])
+    api = FakeApiServer(kinds, {"Pod": {"phase": "Pending", "conditions": [{
+        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+        "message": "0/1 nodes are available", "lastTransitionTime": since}]}})
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+           "spec: {containers: [{name: c, image: i}]}\n")
+    options = {"timeout": 3, **({"unschedulable_grace": grace} if grace else {})}
+    answer, _api = through_pipeline(deployment(pod, options), api)
+    assert answer["deploy_status_code"] == code, answer
+    if code == 6:
+        assert "Unschedulable" in answer["deploy_stderr"]
