@@ -1,0 +1,65 @@
+"""The result's text functions pinned exactly (issue 26: mutants of truncate, shorten, _field,
+error_result, secret_values and the Secret-data check of outputs survived the unit suite)."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.report import Masker, Result, error_result, read_output, secret_values, \
+    shorten, spellings, truncate
+
+
+def test_truncate_keeps_head_and_tail_with_the_count_cut():
+    text = "a" * 1000 + "b" * 1000
+    assert truncate(text, 512) == "a" * 192 + "\n... [truncated 1616 bytes] ...\n" + "b" * 192
+    assert truncate("x" * 512, 512) == "x" * 512
+
+
+def test_truncate_drops_a_character_cut_in_half():
+    text = "\u00e9" * 300            # 2 bytes each; keep = 202 // 2 - 64 = 37 bytes
+    assert truncate(text, 202) == "\u00e9" * 18 + "\n... [truncated 526 bytes] ...\n" + \
+        "\u00e9" * 18
+
+
+def test_shorten_cuts_to_the_limit_and_counts_the_rest():
+    assert shorten("x" * 2001) == "x" * 2000 + " ... [1 more]"
+    assert shorten("x" * 2000) == "x" * 2000
+    assert shorten("abcdef", 4) == "abcd ... [2 more]"
+
+
+def test_fields_end_with_a_newline_only_when_there_are_lines():
+    assert Result(0, ["a", "b"], []).as_dict() == {
+        "deploy_stdout": "a\nb\n", "deploy_stderr": "", "deploy_status_code": 0}
+
+
+def test_error_result_is_its_lines_then_the_error():
+    assert error_result(5, "boom", ["l1"]) == {
+        "deploy_stdout": "", "deploy_stderr": "l1\nERROR: boom\n", "deploy_status_code": 5}
+
+
+def test_secret_values_as_written_and_decoded_only_when_valid_base64():
+    written = base64.b64encode(b"secret-value").decode()
+    secret = {"kind": "Secret", "stringData": {"s": "plain-one"},
+              "data": {"a": written, "b": "not base64!", "c": written + "!!"}}
+    assert secret_values(secret) == ["plain-one", written, "secret-value", "not base64!",
+                                     written + "!!"]
+    assert secret_values(dict(secret, kind="ConfigMap")) == []
+
+
+def test_a_path_of_several_fields_in_a_secret_is_refused():
+    secret = {"kind": "Secret", "type": "Opaque", "data": {"k": "djE="}}
+    with pytest.raises(InvalidInput, match="selects Secret data"):
+        read_output("o", "{['data','type']}", secret)
+    assert read_output("o", "{.type}", secret) == "Opaque"
+
+
+@pytest.mark.parametrize("secret", ["p\u00e4ss-w\u00f6rd", 'quote"and\\slash', "tab\there"])
+def test_escaped_spellings_are_masked(secret):
+    import json
+    m = Masker([secret])
+    for text in (json.dumps(secret), json.dumps(json.dumps(secret)), repr(secret),
+                 json.dumps(secret, ensure_ascii=False)):
+        assert secret not in m(text) and "******" in m(text), text
+    assert secret in spellings(secret)
