@@ -7,8 +7,16 @@ import base64
 import pytest
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.report import Masker, Result, error_result, read_output, secret_values, \
-    shorten, spellings, truncate
+from heat_k8s_hook.report import (
+    Masker,
+    Result,
+    error_result,
+    read_output,
+    secret_values,
+    shorten,
+    spellings,
+    truncate,
+)
 
 
 def test_truncate_keeps_head_and_tail_with_the_count_cut():
