@@ -63,3 +63,28 @@ def test_as_dict_sorts_sets_and_keeps_tuples_in_order():
 def test_nothing_to_suspend_or_resume_says_why(action, facts, note):
     plan = steps.plan_run(Facts(action, (), **facts))
     assert plan == [Note(note)]
+
+
+DEP = ObjectRef("apps", "Deployment", "shop", "web", "v1")
+CRON = ObjectRef("batch", "CronJob", "shop", "tick", "v1")
+
+
+def _suspend(live, wait=True):
+    from heat_k8s_hook.steps import Planned
+    return steps.plan_run(Facts("SUSPEND", tuple(Planned(h.ref) for h in live),
+                                previous=tuple(h.ref for h in live), has_inventory=True,
+                                live=live, suspended=None, wait=wait))
+
+
+def test_suspend_waits_for_drained_pods_only_when_waiting_and_only_if_any():
+    from heat_k8s_hook.steps import WaitDrained
+    from heat_k8s_hook.suspend import Held
+    assert [type(s) for s in _suspend((Held(DEP, 2),))][-1] is WaitDrained
+    assert not [s for s in _suspend((Held(DEP, 2),), wait=False) if isinstance(s, WaitDrained)]
+    assert not [s for s in _suspend((Held(CRON, False),)) if isinstance(s, WaitDrained)]
+
+
+def test_suspend_with_everything_at_zero_says_so():
+    from heat_k8s_hook.suspend import Held
+    plan = _suspend((Held(DEP, 0), Held(CRON, True)))
+    assert Note("nothing to scale: 2 object(s) already at 0 replicas or suspended") in plan
