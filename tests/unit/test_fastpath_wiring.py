@@ -6,6 +6,8 @@ called by a unit test)."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from urllib.parse import parse_qsl
 
 import pytest
@@ -21,11 +23,14 @@ class FakeClient:
     """tinykube.Client over the in-memory API server: (status, body bytes) per GET."""
 
     api = None
+    seen: list = []
 
     def __init__(self, path, context, timeout=3.0):
         self.closed = False
+        FakeClient.seen.append(("client", path, context))
 
     def get(self, path, accept="application/json"):
+        FakeClient.seen.append(("GET", path, accept))
         path, _, query = path.partition("?")
         try:
             return 200, json.dumps(self.api.get(path, dict(parse_qsl(query)))).encode()
@@ -37,18 +42,20 @@ class FakeClient:
 
 
 @pytest.fixture
-def recorded(monkeypatch, tmp_path):
+def recorded(monkeypatch, tmp_path, request):
     """(deployment bytes, environ, the full path's answer, api) after one full CREATE."""
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("fake: true\n")
-    kubeconfig.chmod(0o600)
+    kubeconfig.chmod(getattr(request, "param", 0o600))
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    dep = deployment(CM, {"outputs": {"o": "ConfigMap/web:{.data.k}"}},
+    dep = deployment(CM, {"outputs": {"o": "ConfigMap/web:{.data.k}"}, "context": "ctx-a"},
                      inputs=[{"name": "deploy_password", "value": "pw-1234567"}])
     answer, code, _err, api = through_hook(monkeypatch, dep)
     assert code == 0 and answer["o"] == "v"
     monkeypatch.setattr(FakeClient, "api", api)
     monkeypatch.setattr(tinykube, "Client", FakeClient)
+    monkeypatch.setattr(FakeClient, "seen", [])
+    monkeypatch.delenv("KUBECONFIG")   # try_answer reads the environ it is given
     environ = {"KUBECONFIG": str(kubeconfig), "HEAT_K8S_HOOK_CONFIG": "/nonexistent/hook.yaml"}
     return json.dumps(dep).encode(), environ, answer, api
 
@@ -56,12 +63,40 @@ def recorded(monkeypatch, tmp_path):
 def test_a_redelivery_is_answered_from_the_record_with_gets_only(recorded):
     data, environ, full, api = recorded
     before = len(api.requests)
-    fast = fastpath.try_answer(data, environ, started=0.0)
+    fast = fastpath.try_answer(data, environ, started=time.monotonic() - 2.0)
     assert fast is not None and fast["deploy_status_code"] == 0
     assert full["deploy_stdout"] == "ConfigMap/default/web created\n"
     assert fast["deploy_stdout"] == "ConfigMap/default/web unchanged\n" and fast["o"] == "v"
-    assert "nothing sent" in fast["deploy_stderr"]
+    assert re.fullmatch(
+        r"\[  2\.\d\ds\] CREATE s/1/r: re-delivery of the recorded apply: 1 object\(s\) "
+        r"unchanged, none changed since it was ready \(resourceVersions checked by 1 LIST\(s\)\); "
+        r"nothing sent\n", fast["deploy_stderr"]), fast["deploy_stderr"]
     assert all(r.startswith("GET ") for r in api.requests[before:])
+    assert FakeClient.seen[0] == ("client", environ["KUBECONFIG"], "ctx-a")
+    lists = [s for s in FakeClient.seen if s[0] == "GET" and "labelSelector" in s[1]]
+    assert lists and all(accept == fastpath.METADATA_LIST for _g, _p, accept in lists)
+    again = fastpath.try_answer(data, environ)
+    assert again["deploy_stderr"].startswith("[  0.0")
+
+
+def test_what_is_not_a_deployment_is_left_to_the_full_path(recorded):
+    _data, environ, _full, _api = recorded
+    for data in (b"not json", b"[1, 2]", b'{"config": NaN}'):
+        assert fastpath.try_answer(data, environ) is None
+
+
+def test_another_kubeconfig_content_is_not_answered(recorded):
+    data, environ, _full, _api = recorded
+    with open(environ["KUBECONFIG"], "a") as f:
+        f.write("# edited\n")
+    assert fastpath.try_answer(data, environ) is None
+
+
+@pytest.mark.parametrize("recorded", [0o604], indirect=True)
+def test_a_kubeconfig_readable_by_others_is_left_to_the_full_path(recorded):
+    """Even with a record made under that mode (the full path would refuse it: code 9)."""
+    data, environ, _full, _api = recorded
+    assert fastpath.try_answer(data, environ) is None
 
 
 def test_the_switch_sends_every_delivery_to_the_full_path(recorded):
@@ -97,3 +132,25 @@ def test_no_parent_is_not_answered(recorded):
     assert parent in api.objects
     api.request("DELETE", parent)
     assert fastpath.try_answer(data, environ) is None
+
+
+@pytest.mark.parametrize("extra", [
+    {"name": "", "id": "only-an-id"}, {"name": "Only A Name"}, {"name": "", "id": ""},
+    {"stack": "", "name": "n"}, {"resource": ""},
+    {"stack": "s-" + "x" * 60 + "/1", "resource": "r"},
+    {"stack": "abc/1", "resource": "-" * 30 + "y" * 20},
+    {"stack": "s" * 37 + "---/1", "resource": "---r"},
+])
+def test_naming_is_the_full_paths_identity_and_parent(extra):
+    from heat_k8s_hook.deployment import load_deployment
+    from heat_k8s_hook.inventory import parent_name
+    inputs = [{"name": "deploy_action", "value": "UPDATE"}]
+    if extra.get("stack", "s/1"):
+        inputs.append({"name": "deploy_stack_id", "value": extra.get("stack", "s/1")})
+    if extra.get("resource", "r"):
+        inputs.append({"name": "deploy_resource_name", "value": extra.get("resource", "r")})
+    payload = {"config": "", "inputs": inputs, "name": extra.get("name", "cfg"),
+               "id": extra.get("id", "id-1")}
+    dep = load_deployment(json.dumps(payload).encode())
+    assert fastpath.naming(payload) == (
+        dep.identity, f"/api/v1/namespaces/heat-k8s-hook/configmaps/{parent_name(dep.slug)}")
