@@ -71,3 +71,29 @@ def test_escaped_spellings_are_masked(secret):
                  json.dumps(secret, ensure_ascii=False)):
         assert secret not in m(text) and "******" in m(text), text
     assert secret in spellings(secret)
+
+
+def test_an_indexed_path_outside_data_is_readable_in_a_secret():
+    secret = {"kind": "Secret", "metadata": {"finalizers": ["f1", "f2"]}, "data": {"k": "djE="}}
+    assert read_output("o", "{.metadata.finalizers[0]}", secret) == "f1"
+    assert read_output("o", "{.metadata.finalizers[1]}", secret) == "f2"
+    with pytest.raises(InvalidInput):
+        read_output("o", "{.data.*}", secret)
+
+
+def test_segments_of_paths_that_are_not_plain():
+    from jsonpath_ng.jsonpath import Child, Fields, Root
+
+    from heat_k8s_hook.report import _segments, _touches_secret_data
+    assert _segments(Child(Fields("a", "b"), Fields("c"))) is None
+    assert _segments(Child(Fields("c"), Fields("a", "b"))) is None
+    assert _segments(Child(Fields("data"), Root())) == ()
+    assert _segments(Child(Fields("data"), Fields("k"))) == ("data", "k")
+    assert _touches_secret_data(None) is True
+
+
+def test_value_masks_numbers_and_keeps_booleans_and_null():
+    m = Masker(["12345", "True", "None"])
+    assert m.value({"n": 12345, "m": 7, "t": True, "z": None}) == {
+        "n": "******", "m": 7, "t": True, "z": None}
+    assert m.value(12345) == "******" and m.value(7) == 7 and m.value(True) is True
