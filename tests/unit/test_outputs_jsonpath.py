@@ -58,3 +58,9 @@ def test_no_output_path_gives_anything_but_a_value_or_code_2(path):
             read_output("o", path, obj)
         except InvalidInput as exc:
             assert exc.message.startswith("output o: ")
+
+
+@pytest.mark.parametrize("path", ["{.spec", ".spec}", ".spec", "spec"])
+def test_a_path_not_wrapped_in_braces_says_so(path):
+    with pytest.raises(InvalidInput, match=r"output o: JSONPath .* must be wrapped in braces"):
+        read_output("o", path, OBJ)
