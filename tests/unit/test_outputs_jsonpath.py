@@ -64,3 +64,10 @@ def test_no_output_path_gives_anything_but_a_value_or_code_2(path):
 def test_a_path_not_wrapped_in_braces_says_so(path):
     with pytest.raises(InvalidInput, match=r"output o: JSONPath .* must be wrapped in braces"):
         read_output("o", path, OBJ)
+
+
+def test_the_evaluation_error_names_the_output_path_and_cause():
+    with pytest.raises(InvalidInput) as caught:
+        read_output("addr", "{.`parent`}", OBJ)
+    assert caught.value.message == ("output addr: JSONPath '{.`parent`}' cannot be evaluated "
+                                    "(AssertionError)")

@@ -58,8 +58,11 @@ def test_secret_values_as_written_and_decoded_only_when_valid_base64():
 
 def test_a_path_of_several_fields_in_a_secret_is_refused():
     secret = {"kind": "Secret", "type": "Opaque", "data": {"k": "djE="}}
-    with pytest.raises(InvalidInput, match="selects Secret data"):
+    with pytest.raises(InvalidInput) as caught:
         read_output("o", "{['data','type']}", secret)
+    assert caught.value.message == (
+        "output o: refused: its JSONPath selects Secret data (outputs never read Secret data: "
+        "data, stringData, the last-applied annotation)")
     assert read_output("o", "{.type}", secret) == "Opaque"
 
 
