@@ -66,14 +66,28 @@ def test_a_path_of_several_fields_in_a_secret_is_refused():
     assert read_output("o", "{.type}", secret) == "Opaque"
 
 
-@pytest.mark.parametrize("secret", ["p\u00e4ss-w\u00f6rd", 'quote"and\\slash', "tab\there"])
-def test_escaped_spellings_are_masked(secret):
+@pytest.mark.parametrize("secret", ["p\u00e4ss-w\u00f6rd", 'quote"and\\slash', "tab\there",
+                                    'p\u00e4"ss-w\u00f6rd', "it's-a\tkey"])
+def test_escaped_spellings_are_masked_whole(secret):
+    """Each spelling is replaced entirely: not a character of it is left at either end."""
     import json
     m = Masker([secret])
-    for text in (json.dumps(secret), json.dumps(json.dumps(secret)), repr(secret),
-                 json.dumps(secret, ensure_ascii=False)):
-        assert secret not in m(text) and "******" in m(text), text
+    forms = {json.dumps(secret), json.dumps(json.dumps(secret)),
+             json.dumps(secret, ensure_ascii=False), repr(secret)}
+    for text in forms:
+        inner = text[1:-1]
+        if text.startswith('"\\"'):   # the JSON of the JSON: its inner quotes are escaped
+            inner = text[3:-3]
+        assert m(inner) == "******", (text, m(inner))
     assert secret in spellings(secret)
+
+
+def test_lines_of_a_multiline_secret_and_the_shortest_lengths():
+    m = Masker(["line-one-x\nline-two-y\nline-3-zz", "abcdef\nghijkl", "abc"])
+    assert m("line-two-y") == "******" and m("abcdef") == "******" and m("abc") == "******"
+    assert Masker(["ab"])("ab") == "ab"
+    lone = "\udfffs3cret"   # a lone surrogate (strictjson refuses it; Masker must not crash)
+    assert Masker([lone])(f"x {lone} y") == "x ****** y"
 
 
 def test_an_indexed_path_outside_data_is_readable_in_a_secret():
