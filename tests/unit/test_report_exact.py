@@ -114,3 +114,21 @@ def test_value_masks_numbers_and_keeps_booleans_and_null():
     assert m.value({"n": 12345, "m": 7, "t": True, "z": None}) == {
         "n": "******", "m": 7, "t": True, "z": None}
     assert m.value(12345) == "******" and m.value(7) == 7 and m.value(True) is True
+
+
+def test_a_typed_value_is_masked_as_its_leaves_and_its_json():
+    import json
+    value = {"k": "leaf-value", "n": 12345, "list": ["item-one", "item-two"], "b": True}
+    m = Masker([value, True, None])
+    assert m(json.dumps(value)) == "******"
+    assert m(json.dumps(value, separators=(",", ":"))) == "******"
+    assert m("leaf-value item-one item-two 12345") == "****** ****** ****** ******"
+    assert m("True None False") == "True None False"
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["prefix-regex", "plain-scan"])
+def test_a_shortest_secret_at_the_very_end_is_masked(many):
+    secrets = ["zzz"] + ([f"{i:03d}-secret" for i in range(300)] if many else [])
+    m = Masker(secrets)
+    assert m("x zzz") == "x ******" and m("zzz") == "******"
+    assert m("x 299-secret") == ("x ******" if many else "x 299-secret")
