@@ -71,3 +71,20 @@ def test_the_evaluation_error_names_the_output_path_and_cause():
         read_output("addr", "{.`parent`}", OBJ)
     assert caught.value.message == ("output addr: JSONPath '{.`parent`}' cannot be evaluated "
                                     "(AssertionError)")
+
+
+SPEC = {"kind": "Service", "spec": {"a": 1, "b": [5, 6]}}
+
+
+@pytest.mark.parametrize("path,value", [
+    ("{.spec.a}", 1), ("{ .spec.a }", 1), (" {.spec.a} ", 1), ("{spec.a}", 1),
+    ("{['spec']['a']}", 1), ("{.spec.b[1]}", 6), ("{.spec.b}", [5, 6])])
+def test_kubectl_spellings_of_a_path(path, value):
+    assert read_output("o", path, SPEC) == value
+
+
+@pytest.mark.parametrize("path", ["{range .spec.b[*]}{.x}{end}", "{.spec.a}{.spec.b}",
+                                  "{ range .spec }"])
+def test_only_a_single_path_is_supported(path):
+    with pytest.raises(InvalidInput, match=r"output o: JSONPath .* only a single \{\.\.\.\} path"):
+        read_output("o", path, SPEC)

@@ -132,3 +132,10 @@ def test_a_shortest_secret_at_the_very_end_is_masked(many):
     m = Masker(secrets)
     assert m("x zzz") == "x ******" and m("zzz") == "******"
     assert m("x 299-secret") == ("x ******" if many else "x 299-secret")
+
+
+def test_a_longer_secret_added_later_is_still_matched_first():
+    m = Masker(["abcdef"])
+    assert m("abcdefghij") == "******ghij"
+    m.add(["abcdefghij"])
+    assert m("abcdefghij") == "******"
