@@ -88,3 +88,10 @@ def test_kubectl_spellings_of_a_path(path, value):
 def test_only_a_single_path_is_supported(path):
     with pytest.raises(InvalidInput, match=r"output o: JSONPath .* only a single \{\.\.\.\} path"):
         read_output("o", path, SPEC)
+
+
+def test_the_parse_error_is_named():
+    with pytest.raises(InvalidInput) as caught:
+        read_output("o", "{.`foo`}", OBJ)
+    assert caught.value.message == ("output o: JSONPath '{.`foo`}' cannot be parsed: "
+                                    "Unknown named operator `foo` at 1:6")

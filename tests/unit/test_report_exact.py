@@ -139,3 +139,8 @@ def test_a_longer_secret_added_later_is_still_matched_first():
     assert m("abcdefghij") == "******ghij"
     m.add(["abcdefghij"])
     assert m("abcdefghij") == "******"
+
+
+def test_a_value_too_short_to_mask_adds_no_spelling():
+    m = Masker(["ab"])
+    assert m("ab YWI= ab") == "ab YWI= ab" and m.secrets == set()
