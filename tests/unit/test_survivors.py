@@ -156,8 +156,14 @@ def test_nesting_added_through_a_json_input_is_refused():
     for _ in range(150):
         deep = {"a": deep}
     config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: {get_input: j}}\n"
-    with pytest.raises(InvalidInput, match="max_depth"):
+    with pytest.raises(InvalidInput) as caught:
         render(config, {"j": deep}, Limits())
+    assert caught.value.message == ("document 1 (ConfigMap c): nesting depth: refused, more "
+                                    "than 100 (limit max_depth)")
+    with pytest.raises(InvalidInput) as caught:
+        render(config, {"j": float("nan")}, Limits())
+    assert caught.value.message == ("document 1 (ConfigMap c): a number that is not finite "
+                                    "(NaN, Infinity)")
 
 
 def test_the_rendered_size_limit_is_applied():
@@ -165,6 +171,18 @@ def test_the_rendered_size_limit_is_applied():
     with pytest.raises(InvalidInput, match="max_rendered_bytes"):
         render(config, {"v": "x" * 5000}, Limits(max_rendered_bytes=4096))
     assert render(config, {"v": "x" * 1000}, Limits(max_rendered_bytes=4096))
+
+
+def test_the_rendered_size_is_summed_over_the_documents():
+    """Two objects of 3,087 bytes of JSON each: 6,174 in all is allowed, 6,173 is not (the
+    text check, earlier, counts less)."""
+    one = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: {get_input: v}}\n"
+    config = one % "c" + "---\n" + one % "d"
+    assert len(render(config, {"v": "x" * 3000}, Limits(max_rendered_bytes=6174))) == 2
+    with pytest.raises(InvalidInput) as caught:
+        render(config, {"v": "x" * 3000}, Limits(max_rendered_bytes=6173))
+    assert caught.value.message == ("config: rendered objects, in bytes: refused, more than "
+                                    "6173 (limit max_rendered_bytes)")
 
 
 # -- the Lease: expiry from renewTime, and a renewal moves it --------------------------------
