@@ -288,17 +288,19 @@ def read_output(name: str, jsonpath: str, obj: Mapping) -> Any:
     """
     try:
         matches = compile_jsonpath(jsonpath).find(obj)
+        # jsonpath-ng 1.8 (what pip gives Python 3.9) returns a match it cannot follow
+        # for `parent` at the root: its full path and value raise then, so read them here
+        found = [(m.value, _segments(m.full_path)) for m in matches]
     except InvalidInput as exc:
         raise InvalidInput(f"output {name}: {exc.message}") from None
     except Exception as exc:  # jsonpath-ng asserts on some paths, e.g. `parent` at the root
         raise InvalidInput(f"output {name}: JSONPath {jsonpath!r} cannot be evaluated "
                            f"({type(exc).__name__})") from None
-    if obj.get("kind") == "Secret" and any(
-            _touches_secret_data(_segments(m.full_path)) for m in matches):
+    if obj.get("kind") == "Secret" and any(_touches_secret_data(seg) for _, seg in found):
         raise InvalidInput(f"output {name}: refused: its JSONPath selects Secret data "
                            "(outputs never read Secret data: data, stringData, the "
                            "last-applied annotation)")
-    values = [m.value for m in matches]
+    values = [value for value, _ in found]
     if not values:
         return None
     return values[0] if len(values) == 1 else values

@@ -69,8 +69,10 @@ def test_a_path_not_wrapped_in_braces_says_so(path):
 def test_the_evaluation_error_names_the_output_path_and_cause():
     with pytest.raises(InvalidInput) as caught:
         read_output("addr", "{.`parent`}", OBJ)
-    assert caught.value.message == ("output addr: JSONPath '{.`parent`}' cannot be evaluated "
-                                    "(AssertionError)")
+    # jsonpath-ng 1.17 asserts; 1.8 (pip's choice on Python 3.9) fails reading the match
+    assert caught.value.message in (
+        f"output addr: JSONPath '{{.`parent`}}' cannot be evaluated ({cause})"
+        for cause in ("AssertionError", "AttributeError"))
 
 
 SPEC = {"kind": "Service", "spec": {"a": 1, "b": [5, 6]}}
