@@ -250,3 +250,15 @@ def test_unschedulable_grace_reaches_the_run(grace, code):
     assert answer["deploy_status_code"] == code, answer
     if code == 6:
         assert "Unschedulable" in answer["deploy_stderr"]
+
+
+@pytest.mark.parametrize("meta,message", [
+    ("{name: ''}", "document 1 (ConfigMap): missing metadata.name"),
+    ("{name: 5}", "document 1 (ConfigMap): missing metadata.name"),
+    ("{generateName: web-}", "document 1 (ConfigMap): metadata.generateName is not supported; "
+                             "give the object a metadata.name so it can be re-applied"),
+])
+def test_a_missing_or_generated_name_is_refused_with_its_reason(meta, message):
+    with pytest.raises(InvalidInput) as caught:
+        render(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {meta}\n", {}, Limits())
+    assert caught.value.message == message
