@@ -262,3 +262,16 @@ def test_a_missing_or_generated_name_is_refused_with_its_reason(meta, message):
     with pytest.raises(InvalidInput) as caught:
         render(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {meta}\n", {}, Limits())
     assert caught.value.message == message
+
+
+@pytest.mark.parametrize("api,kind,name,rule", [
+    ("v1", "Namespace", "Bad_Name", "a DNS-1123 label"),
+    ("v1", "Service", "Bad_Name", "a DNS-1035 label"),
+    ("v1", "ConfigMap", "Bad_Name", "a DNS-1123 subdomain"),
+    ("x.example.com/v1", "Widget", "a/b", "a path segment"),
+])
+def test_an_invalid_name_says_which_rule_it_breaks(api, kind, name, rule):
+    with pytest.raises(InvalidInput) as caught:
+        render(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: '{name}'}}\n", {}, Limits())
+    assert caught.value.message == (f"document 1 ({kind}): metadata.name is not a valid name "
+                                    f"({rule}: lowercase letters, digits and '-')")
