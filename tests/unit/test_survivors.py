@@ -275,3 +275,18 @@ def test_an_invalid_name_says_which_rule_it_breaks(api, kind, name, rule):
         render(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: '{name}'}}\n", {}, Limits())
     assert caught.value.message == (f"document 1 ({kind}): metadata.name is not a valid name "
                                     f"({rule}: lowercase letters, digits and '-')")
+
+
+@pytest.mark.parametrize("config,message", [
+    ("just text\n", "document 1: expected a Kubernetes object (a map), got str"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: %s}\n" % ("a" * 64),
+     "document 1 (ConfigMap c): metadata.namespace is not a valid namespace name"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: 5}\n",
+     "document 1 (ConfigMap c): metadata.namespace is not a valid namespace name"),
+])
+def test_a_document_that_is_not_an_object_or_a_bad_namespace(config, message):
+    with pytest.raises(InvalidInput) as caught:
+        render(config, {}, Limits())
+    assert caught.value.message == message
+    ok = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: %s}\n" % ("a" * 63)
+    assert len(render(ok, {}, Limits())) == 1
