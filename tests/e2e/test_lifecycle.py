@@ -132,7 +132,7 @@ def test_failed_update_then_fix_keeps_the_application(heat, k8s_server, kube, ap
     Seen red before issue 23: the old resource's DELETE (or, since Nova, nothing) deleted the
     Deployment, Service and ConfigMaps 30 s after the fix."""
     ns = f"e2e-fix-{unique}"
-    stack_id = create(heat, k8s_server.server_id, f"fix-{unique}", ns, minutes=3, timeout=60)
+    stack_id = create(heat, k8s_server.server_id, f"fix-{unique}", ns, minutes=2, timeout=60)
     uids = {k: kube.get(k, "web", ns)["metadata"]["uid"] for k in ("deployment", "service")}
     uids["podtemplate"] = kube.get("podtemplate", "web-debug", ns)["metadata"]["uid"]
     before = api.quiet_deletes()
@@ -174,12 +174,12 @@ def test_rollback_returns_to_the_old_state(heat, k8s_server, kube, unique):
     replaces the failed deployment with the old config (never a ROLLBACK action): the cluster
     is back on the old image and replica count, ready, the Deployment never deleted. The stack
     ends ROLLBACK_COMPLETE, unless Heat dropped the hook's answer on the failed row of the same
-    name (its signal routing by name, docs/e2e.md): then the stack times out (3 minutes here)
+    name (its signal routing by name, docs/e2e.md): then the stack times out (2 minutes here)
     while the cluster is already right; the test says which happened. ZAQAR_SIGNAL, polled by
     each resource from its own queue, has no such race (tests/e2e/test_zaqar.py)."""
     ns = f"e2e-rb-{unique}"
     stack_id = create(heat, k8s_server.server_id, f"rb-{unique}", ns, rollback=True,
-                      minutes=3, timeout=60)
+                      minutes=2, timeout=60)
     uid = kube.get("deployment", "web", ns)["metadata"]["uid"]
     t0 = time.monotonic()
     update(heat, stack_id, rollback=True, image="nginx:missing", replicas=3)
