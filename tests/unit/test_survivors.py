@@ -290,3 +290,17 @@ def test_a_document_that_is_not_an_object_or_a_bad_namespace(config, message):
     assert caught.value.message == message
     ok = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: %s}\n" % ("a" * 63)
     assert len(render(ok, {}, Limits())) == 1
+
+
+@pytest.mark.parametrize("kind,name,valid", [
+    ("Namespace", "a" * 63, True), ("Namespace", "a" * 64, False),
+    ("Service", "a" * 63, True), ("Service", "a" * 64, False),
+    ("ConfigMap", "a" * 253, True), ("ConfigMap", "a" * 254, False), ("ConfigMap", "a.b", True),
+])
+def test_name_lengths_at_their_limits(kind, name, valid):
+    config = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: '{name}'}}\n"
+    if valid:
+        assert len(render(config, {}, Limits())) == 1
+    else:
+        with pytest.raises(InvalidInput, match="metadata.name is not a valid name"):
+            render(config, {}, Limits())
