@@ -35,7 +35,7 @@ SEED = int(os.environ.get("HEAT_K8S_HOOK_FUZZ_SEED", "20261205"))
 
 def test_no_input_breaks_the_contract(capsys):
     """300 cases at a fixed seed (HEAT_K8S_HOOK_FUZZ_SEED to change it; bench/fuzz for random
-    seeds); an eighth or more of them (52 of 300 at the default seed) get past dry-run and
+    seeds); a twelfth or more of them (52 of 300 at the default seed, 30 on Python 3.9) get past dry-run and
     write the application, so "no write on code 2" is checked on runs that do write."""
     seen: list = []
 
