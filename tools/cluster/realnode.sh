@@ -168,9 +168,32 @@ rn_cgroup_dirs() { # every cgroup v1 hierarchy's directory for the node's cgroup
     done
 }
 
+# A cluster made before issue 28 runs kwok-controller with --manage-all-nodes=true. Recreating
+# it would stop everyone's tests on it: restart kwok-controller alone (pid file, same command line
+# and log, the selector of tools/cluster/kwokctl.yaml). The simulation pauses about a second.
+rn_restrict_kwok() {
+    local f=$CLUSTER_DIR/pids/kwok-controller.pid pid exe args=() new=() a i
+    pid=$(cat "$f" 2>/dev/null) || die "no kwok-controller pid file in $CLUSTER_DIR/pids"
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+    case "${exe% (deleted)}" in "$CLUSTER_DIR"/*|"$BIN"/*) ;; *) die "kwok-controller (pid $pid) is not running" ;; esac
+    mapfile -d '' args < "/proc/$pid/cmdline"
+    for a in "${args[@]}"; do
+        case $a in --manage-all-nodes=*|--manage-nodes-with-annotation-selector=*) ;; *) new+=("$a") ;; esac
+    done
+    new+=(--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake)
+    local cwd; cwd=$(readlink "/proc/$pid/cwd")
+    log "kwok-controller manages all nodes (cluster made before issue 28): restarting it restricted to kwok.x-k8s.io/node=fake"
+    kill -KILL "$pid"
+    for i in $(seq 1 100); do [ -d "/proc/$pid" ] || break; grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break; sleep 0.05; done
+    (cd "$cwd" && exec setsid "${new[@]}" </dev/null >>"$CLUSTER_DIR/logs/kwok-controller.log" 2>&1 7>&- 8>&- 9>&-) &
+    echo $! > "$f"
+    sleep 1
+    rn_kwok_restricted || die "kwok-controller did not start again restricted (log: $CLUSTER_DIR/logs/kwok-controller.log)"
+}
+
 realnode_up() {
     [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] || die "the real node is set up for cgroup v1 (this machine: $(stat -fc %T /sys/fs/cgroup))"
-    rn_kwok_restricted || die "this cluster's kwok-controller manages all nodes and would take the real node over; it was made before issue 28: 'HEAT_K8S_HOOK_CLUSTER=$CLUSTER tools/local-cluster down' and 'up --real-node' again"
+    rn_kwok_restricted || rn_restrict_kwok
     if rn_pid kubelet "$BIN/kubelet" >/dev/null && rn_pid containerd "$RN_CONTAINERD_BIN/containerd" >/dev/null &&
         rn_node_ready; then
         log "real node $RN_NAME already running; reusing it"
