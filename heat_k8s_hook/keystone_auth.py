@@ -7,6 +7,11 @@ token its TokenReview webhook validates. Tokens live in this object only (never 
 never printed: each one is taught to the run's masker as soon as it is obtained); keystoneauth
 renews one that is about to expire, and `renew` drops one the cluster refused (401) so the
 next request carries a fresh one.
+
+One token per run (issue 27): `connector` starts getting it in a thread as soon as the
+deployment is read, so Keystone's token issue overlaps the run's own start-up (imports,
+rendering) instead of preceding the first API request; the connect phase waits for that same
+token, and a Keystone failure is raised there, as before.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from typing import Any, Callable, Iterable
 
 from heat_k8s_hook.cluster import Cluster, Credentials
 from heat_k8s_hook.errors import (
+    HookError,
     KeystoneRefused,
     KeystoneUnreachable,
     Misconfigured,
@@ -57,6 +63,8 @@ class KeystoneCredentials(Credentials):
         self._had_token = False
         self._obtained = 0.0
         self._renewals = 0
+        self._prefetching: Any = None      # the thread getting the first token, if started
+        self._prefetch_error: Any = None   # what it raised, for the run's first token()
 
     @property
     def description(self) -> str:
@@ -89,8 +97,28 @@ class KeystoneCredentials(Credentials):
                 self._auth.invalidate()
             return True
 
+    def prefetch(self) -> None:
+        """Start getting the token now, in a daemon thread; the first `token()` waits for it
+        and raises what it raised."""
+        thread = threading.Thread(target=self._prefetch, name="keystone-token", daemon=True)
+        self._prefetching = thread
+        thread.start()
+
+    def _prefetch(self) -> None:
+        try:
+            self.token()
+        except Exception as exc:  # noqa: BLE001 the run's token() raises it, in its phase
+            self._prefetch_error = exc
+
     def token(self) -> str:
         """The current token (keystoneauth re-authenticates when it is about to expire)."""
+        pending = self._prefetching
+        if pending is not None and pending is not threading.current_thread():
+            pending.join()
+            self._prefetching = None
+            error, self._prefetch_error = self._prefetch_error, None
+            if error is not None:
+                raise error
         with self._lock:
             session = self._session or self._open()
             before = self._auth.auth_ref
@@ -118,8 +146,9 @@ class KeystoneCredentials(Credentials):
         else:
             self._auth = v3.Password(auth_url=i.auth_url, user_id=i.user_id, password=i.secret,
                                      project_id=i.project_id)
+        # app_name: Keystone's access log tells the hook's requests apart (bench/keystone_mode.py)
         self._session = session.Session(auth=self._auth, verify=i.verify,
-                                        timeout=KEYSTONE_TIMEOUT)
+                                        timeout=KEYSTONE_TIMEOUT, app_name="heat-k8s-hook")
         return self._session
 
     def _failure(self, exc: BaseException) -> Exception:
@@ -184,6 +213,15 @@ def connector(dep: Any, ks: KeystoneSettings, mask: Callable[[Iterable[Any]], No
     if ks.identity == HEAT_SIGNAL:
         signal_identity(dep.inputs, ks)
 
+    try:   # start the token now (see the module's doc); a bad clouds.yaml fails in connect
+        early: Any = credentials_for(dep, ks, mask)
+    except HookError:
+        early = None
+    else:
+        early.prefetch()
+
     def connect(_options: Any) -> Cluster:
-        return Cluster(credentials_for(dep, ks, mask))
+        nonlocal early
+        creds, early = early or credentials_for(dep, ks, mask), None
+        return Cluster(creds)
     return connect

@@ -9,6 +9,7 @@ import json
 import logging
 import ssl
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .config import Config
@@ -19,23 +20,32 @@ LOG = logging.getLogger("heat_k8s_hook.tokenreview")
 MAX_BODY = 64 * 1024
 
 
+def _cost(stats: dict, started: float) -> str:
+    """A log line's tail: the Keystone calls this review made and its time in the webhook."""
+    calls = stats.get("keystone_calls", 0)
+    return (f" [{calls} Keystone call{'' if calls == 1 else 's'}, "
+            f"{(time.monotonic() - started) * 1000:.1f} ms]")
+
+
 def answer(validator: Validator, body: bytes) -> tuple:
     """(HTTP status, response document) for one request body."""
+    started, stats = time.monotonic(), {}
     try:
         review = parse_review(body)
     except BadReview as exc:
         LOG.info("bad request: %s", exc)
         return 400, {"error": str(exc)}
     try:
-        user, cached = validator.validate(review.token)
+        user, cached = validator.validate(review.token, stats)
     except Rejected as exc:
-        LOG.info("%s: not authenticated: %s", review.api_version, exc)
+        LOG.info("%s: not authenticated: %s%s", review.api_version, exc, _cost(stats, started))
         return 200, review_response(review.api_version, None, str(exc))
     except Unavailable as exc:
-        LOG.warning("%s: not authenticated: %s", review.api_version, exc)
+        LOG.warning("%s: not authenticated: %s%s", review.api_version, exc,
+                    _cost(stats, started))
         return 200, review_response(review.api_version, None, "Keystone is unavailable")
-    LOG.info("%s: authenticated %s%s", review.api_version, describe(user),
-             " (cached)" if cached else "")
+    LOG.info("%s: authenticated %s%s%s", review.api_version, describe(user),
+             " (cached)" if cached else "", _cost(stats, started))
     return 200, review_response(review.api_version, user)
 
 

@@ -4,7 +4,9 @@ The real Keystone, cluster and webhook are in tests/e2e/test_keystone.py. Checke
 each rule once: with `signal_identity`'s auth_url comparison removed, the foreign-Keystone test
 went red; with `_had_token` ignored in `_failure` (every 401 a KeystoneRefused), the mid-run
 expiry test went red; with the mode check in `read_clouds_yaml` removed, the open clouds.yaml
-test went red; with `self.mask([token])` removed from `token`, the masking test went red.
+test went red; with `self.mask([token])` removed from `token`, the masking test went red;
+with `connector`'s `early.prefetch()` left out, the fetched-once-in-a-thread test went red; with
+the prefetch's error not re-raised by `token`, the prefetch-failure test went red (asked twice).
 """
 from __future__ import annotations
 
@@ -215,3 +217,63 @@ def test_keystone_down_is_code_11_naming_keystone(tmp_path, monkeypatch):
     last = result["deploy_stderr"].splitlines()[-1]
     assert "cannot reach Keystone at http://127.0.0.1:9/v3" in last and "[phase: connect]" in last
     assert SECRET not in out.getvalue()
+
+
+# --- one token per run, started early (issue 27) ------------------------------------------------
+
+class CountingSession:
+    """keystoneauth's session as far as token() uses it: issues a token once (Keystone's
+    POST, counted, with the thread that made it), then answers it from memory."""
+
+    def __init__(self, fail=None):
+        import threading
+        self.fail, self.calls, self.threads = fail, 0, []
+        self.release = threading.Event()
+
+    def get_token(self):
+        import threading
+        self.release.wait(5)
+        if self.fail is None and self.calls:
+            return "gAAAAABprefetched-0123456789"
+        self.calls += 1
+        self.threads.append(threading.current_thread().name)
+        if self.fail is not None:
+            raise self.fail
+        return "gAAAAABprefetched-0123456789"
+
+
+def _early(monkeypatch, session):
+    from types import SimpleNamespace
+
+    from heat_k8s_hook import keystone_auth
+
+    def fake_open(self):
+        self._auth, self._session = SimpleNamespace(auth_ref=None), session
+        return session
+    monkeypatch.setattr(keystone_auth.KeystoneCredentials, "_open", fake_open)
+    made = []
+    monkeypatch.setattr(keystone_auth, "Cluster", lambda creds: made.append(creds) or creds)
+    dep = SimpleNamespace(options=SimpleNamespace(namespace="shop", kubeconfig=None,
+                                                  context=None), inputs=SIGNAL)
+    return keystone_auth.connector(dep, settings(), Masker().add), made
+
+
+def test_the_token_is_fetched_once_before_connect_in_a_thread(monkeypatch):
+    session = CountingSession()
+    connect, made = _early(monkeypatch, session)
+    session.release.set()          # Keystone answers while the run is still rendering
+    creds = connect(Options())
+    assert creds.token() == creds.token() == "gAAAAABprefetched-0123456789"
+    assert session.calls == 1 and session.threads == ["keystone-token"]
+    assert made == [creds]
+
+
+def test_a_prefetch_failure_is_raised_by_the_runs_first_token(monkeypatch):
+    from keystoneauth1 import exceptions as kse
+    session = CountingSession(fail=kse.ConnectFailure("Connection refused"))
+    connect, _ = _early(monkeypatch, session)
+    session.release.set()
+    creds = connect(Options())
+    with pytest.raises(KeystoneUnreachable, match="connection refused"):
+        creds.token()
+    assert session.calls == 1      # raised from the prefetch, not asked again

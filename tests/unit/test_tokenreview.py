@@ -186,7 +186,7 @@ class FakeValidator:
     def __init__(self, outcome):
         self.outcome = outcome
 
-    def validate(self, tok):
+    def validate(self, tok, stats=None):
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome, False
