@@ -9,6 +9,7 @@ fast with the cause. Nothing here reads the clock: ``now`` is always passed in.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -174,6 +175,7 @@ _GROUP_OF_BARE_KIND = {
     "Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
     "Job": "batch", "CronJob": "batch", "PodDisruptionBudget": "policy",
     "CustomResourceDefinition": "apiextensions.k8s.io", "APIService": "apiregistration.k8s.io",
+    "HorizontalPodAutoscaler": "autoscaling",
 }
 
 
@@ -434,6 +436,53 @@ def _apiservice(obj: Mapping, now: datetime) -> Verdict:
     return _progress(_join("not available", _explain(available)))
 
 
+_HPA_CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
+
+
+def _hpa_conditions(obj: Mapping) -> list:
+    """status.conditions (autoscaling/v2), or the JSON annotation autoscaling/v1 carries them in."""
+    conds = _conditions(obj)
+    if conds:
+        return conds
+    annotations = _get(obj, "metadata.annotations") or {}
+    text = annotations.get(_HPA_CONDITIONS_ANNOTATION) if isinstance(annotations, Mapping) else None
+    if not isinstance(text, str):
+        return []
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise _Malformed(f"annotation {_HPA_CONDITIONS_ANNOTATION}: {exc}") from None
+    return [c for c in parsed if isinstance(c, Mapping)] if isinstance(parsed, list) else []
+
+
+def _hpa(obj: Mapping, now: datetime) -> Verdict:
+    """An HPA is ready once its controller could read the target's scale and compute replicas.
+
+    Argo CD calls AbleToScale False (FailedGetScale, FailedUpdateScale) and ScalingActive False
+    (FailedGetResourceMetric, InvalidSelector) degraded, and an HPA without conditions
+    progressing. The real controller (v1.37) sets both conditions within a second of creation.
+    Not ready here, not failed: metrics are missing for a while after new pods start, and a
+    missing target may still be created, so both can recover; only an invalid selector cannot.
+    ScalingActive False with ScalingDisabled is the target scaled to zero on purpose: ready.
+    """
+    conds = {c.get("type"): c for c in _hpa_conditions(obj)}
+    able, active = conds.get("AbleToScale"), conds.get("ScalingActive")
+    if able is None and active is None:
+        return _progress("waiting for the autoscaler's first check")
+    if able is not None and not _is_true(able):
+        return _progress(_join("cannot scale: AbleToScale is "
+                               f"{able.get('status') or 'Unknown'}", _explain(able)))
+    if active is not None and not _is_true(active):
+        if active.get("reason") == "ScalingDisabled":
+            return _ready(_join("scaling disabled", _explain(active)))
+        detail = _join(f"cannot scale: ScalingActive is {active.get('status') or 'Unknown'}",
+                       _explain(active))
+        return _failed(detail) if active.get("reason") == "InvalidSelector" else _progress(detail)
+    current = _int(obj, "status.currentReplicas")
+    desired = _int(obj, "status.desiredReplicas")
+    return _ready(f"scaling active: {current} replicas, {desired} desired")
+
+
 def _pdb(obj: Mapping, now: datetime) -> Verdict:
     if _int(obj, "status.observedGeneration", None) is None:
         return _progress("not yet observed by the disruption controller")
@@ -474,6 +523,12 @@ KIND_RULES: Mapping[str, Rule] = {
     "networking.k8s.io/NetworkPolicy": _exists,
     "scheduling.k8s.io/PriorityClass": _exists,
     "storage.k8s.io/StorageClass": _exists,
+}
+
+# Issue 28: rules whose table cases live in their own test module
+# (tests/unit/test_readiness_hpa.py), consulted right after KIND_RULES.
+EXTRA_KIND_RULES: dict[str, Rule] = {
+    "autoscaling/HorizontalPodAutoscaler": _hpa,
 }
 
 
@@ -545,7 +600,7 @@ def _object_status(obj: Mapping, now: datetime, wait_rules: Mapping[str, str]) -
     gk = group_kind(obj)
     if gk in wait_rules:
         return _wait_rule(obj, wait_rules[gk])
-    rule = KIND_RULES.get(gk)
+    rule = KIND_RULES.get(gk) or EXTRA_KIND_RULES.get(gk)
     if rule is not None:
         return rule(obj, now)
     verdict = _ready_condition(obj)

@@ -277,3 +277,36 @@ def test_nothing_else_lands_on_the_real_node(real_node, kubectl, hook_env, ns):
                               options={"timeout": 60}), hook_env)
     assert run.code == 0, run.err
     assert all(p["spec"]["nodeName"] != NODE for p in pods(kubectl, ns, "plain"))
+
+
+def test_hpa_verdict_follows_the_real_controller(kubectl, hook_env, ns):
+    # The local cluster has no metrics API: the real HPA controller sets ScalingActive False
+    # (FailedGetResourceMetric) within a second, so an HPA on CPU is not ready (named in the
+    # timeout), while one whose target is scaled to zero (ScalingDisabled) is.
+    def hpa(name):
+        return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                            "name": name},
+                         "minReplicas": 1, "maxReplicas": 3,
+                         "metrics": [{"type": "Resource", "resource": {
+                             "name": "cpu",
+                             "target": {"type": "Utilization", "averageUtilization": 50}}}]}}
+
+    zero = deploy(ns, "zero", pod_spec("sleep 3600"), replicas=0)
+    run = run_hook(deployment([ns_doc(ns), zero, hpa("zero")], stack=stack(),
+                              options={"timeout": 30}), hook_env)
+    assert run.code == 0, run.err
+    assert "scaling disabled" in run.err, run.err
+    web = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                        {"name": "web", "image": "nginx:1.27",
+                         "resources": {"requests": {"cpu": "100m"}}}]}}}}
+    run = run_hook(deployment([ns_doc(ns), web, hpa("web")], stack=stack(),
+                              options={"timeout": 8}), hook_env)
+    assert run.code == 7, run.err
+    cond = [c for c in kubectl.get("hpa", "web", "-n", ns)["status"]["conditions"]
+            if c["type"] == "ScalingActive"][0]
+    assert cond["status"] == "False" and cond["reason"] == "FailedGetResourceMetric", cond
+    assert f"HorizontalPodAutoscaler/{ns}/web" in run.err and "FailedGetResourceMetric" in run.err
