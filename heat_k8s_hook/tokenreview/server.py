@@ -52,6 +52,11 @@ def answer(validator: Validator, body: bytes) -> tuple:
 class Handler(BaseHTTPRequestHandler):
     server_version = "heat-k8s-hook-tokenreview"
     protocol_version = "HTTP/1.1"
+    # Issue 27: the head and the body used to leave in two writes, and Nagle's algorithm held
+    # the second until the client's delayed ACK (40 ms on Linux) on every keep-alive review.
+    # Now one buffered write per answer (flushed by handle_one_request), sent at once.
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
 
     def _send(self, status: int, doc) -> None:
         raw = isinstance(doc, bytes)

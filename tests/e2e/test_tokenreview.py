@@ -10,6 +10,8 @@ webhook on the cluster's port run with the domain-id check of stack_owner_projec
 turned test_look_alike_gets_no_owner_group red (the look-alike got the owner's id as a group)
 while test_stack_user_gets_the_owner_group stayed green. The other mapping breaks (no project-id
 group, no owner group) were run against the unit tables (tests/unit/test_tokenreview.py).
+The group cache (issue 27) bypassed turned test_a_new_token_of_a_known_user_skips_the_group_listing
+red.
 """
 from __future__ import annotations
 
@@ -231,11 +233,12 @@ class PrivateWebhook:
         self.log.close()
 
 
-def keystone_calls(local_heat, agent: str) -> int:
-    """Requests Keystone logged from this User-Agent (gunicorn's access log)."""
+def keystone_calls(local_heat, agent: str, path: str = "/v3/") -> int:
+    """Requests Keystone logged from this User-Agent (gunicorn's access log), GETs under
+    `path`."""
     log = pathlib.Path(local_heat["LOCAL_HEAT_STATE"]) / "logs" / "keystone.log"
     return sum(1 for line in log.open(errors="replace")
-               if f'"{agent} ' in line and '"GET /v3/' in line)
+               if f'"{agent} ' in line and f'"GET {path}' in line)
 
 
 @pytest.fixture
@@ -250,13 +253,13 @@ def private_webhook(tokenreview_env, tmp_path):
         h.stop()
 
 
-def _settled_calls(local_heat, agent: str) -> int:
+def _settled_calls(local_heat, agent: str, path: str = "/v3/") -> int:
     """The count once gunicorn's log has caught up (it writes after answering; a request the
     webhook gave up on and retried is logged when Keystone finally ends it): unchanged 1.5 s."""
-    last, since = keystone_calls(local_heat, agent), time.monotonic()
+    last, since = keystone_calls(local_heat, agent, path), time.monotonic()
     while time.monotonic() - since < 1.5:
         time.sleep(0.25)
-        now = keystone_calls(local_heat, agent)
+        now = keystone_calls(local_heat, agent, path)
         if now != last:
             last, since = now, time.monotonic()
     return last
@@ -281,3 +284,21 @@ def test_cache_hit_does_not_call_keystone(ids, local_heat, private_webhook):
     assert after_second - after_first == 0, "the second review must come from the cache"
     bad = hook.review("v1beta1", "gAAAAA" + uuid.uuid4().hex)
     assert bad["status"]["authenticated"] is False and "error" in bad["status"]
+
+
+def test_a_new_token_of_a_known_user_skips_the_group_listing(ids, local_heat, keystone_admin,
+                                                              private_webhook):
+    """Issue 27: the user's groups are kept for cache_ttl, so a second token of the same user
+    (a new deployment of the same stack user) costs Keystone one call (validation), not two,
+    and carries the same groups. With the group cache bypassed this went red (a second GET
+    /v3/users/{id}/groups)."""
+    hook = private_webhook(cache_ttl=30)
+    groups = f"/v3/users/{ids.a_user['id']}/groups"
+    first = hook.review("v1", ids.a_token)
+    before = _settled_calls(local_heat, hook.agent, groups)
+    token = keystone_admin.token(ids.a_user["id"], ids.a_password, ids.a["id"])
+    second = hook.review("v1", token)
+    after = _settled_calls(local_heat, hook.agent, groups)
+    assert second["status"]["authenticated"] and second["status"] == first["status"]
+    assert ids.a_group["name"] in second["status"]["user"]["groups"]
+    assert before >= 1 and after == before, "the groups of a known user come from the cache"
