@@ -6,7 +6,9 @@ went red; with `_had_token` ignored in `_failure` (every 401 a KeystoneRefused),
 expiry test went red; with the mode check in `read_clouds_yaml` removed, the open clouds.yaml
 test went red; with `self.mask([token])` removed from `token`, the masking test went red;
 with `connector`'s `early.prefetch()` left out, the fetched-once-in-a-thread test went red; with
-the prefetch's error not re-raised by `token`, the prefetch-failure test went red (asked twice).
+the prefetch's error not re-raised by `token`, the prefetch-failure test went red (asked twice);
+with the `kubernetes` Configuration back in `configuration`, the no-kubernetes and the PEM tests
+went red.
 """
 from __future__ import annotations
 
@@ -277,3 +279,54 @@ def test_a_prefetch_failure_is_raised_by_the_runs_first_token(monkeypatch):
     with pytest.raises(KeystoneUnreachable, match="connection refused"):
         creds.token()
     assert session.calls == 1      # raised from the prefetch, not asked again
+
+
+def test_the_cluster_client_carries_the_token_without_importing_kubernetes(tmp_path):
+    """Issue 27: Keystone mode's Cluster is built from a BearerConfiguration (no `kubernetes`
+    import, 0.3 s of a quiet run); every request carries the current token."""
+    import subprocess
+    import sys
+    import textwrap
+
+    import certifi
+    script = textwrap.dedent(f"""
+        import sys, types
+        from heat_k8s_hook.cluster import Cluster
+        from heat_k8s_hook.keystone_auth import KeystoneCredentials
+        from heat_k8s_hook.keystone_settings import Identity, parse_keystone
+        ks = parse_keystone("keystone", {{"server": "https://api.example:6443",
+                                          "certificate_authority": {certifi.where()!r},
+                                          "identity": "heat_signal"}})
+        creds = KeystoneCredentials(Identity("http://k:5000/v3", "pw", user_id="u1",
+                                             project_id="p1"), ks)
+        class Session:
+            def get_token(self):
+                return creds._current
+        creds._session, creds._auth = Session(), types.SimpleNamespace(auth_ref=None)
+        creds._current = "gAAAAAfirst"
+        cluster = Cluster(creds)
+        assert cluster.host == "https://api.example:6443"
+        assert cluster._headers()["Authorization"] == "Bearer gAAAAAfirst"
+        creds._current = "gAAAAAsecond"   # renewed by keystoneauth
+        assert cluster._headers()["Authorization"] == "Bearer gAAAAAsecond"
+        assert "kubernetes" not in sys.modules, "kubernetes was imported"
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_a_ca_that_is_not_pem_is_code_9(tmp_path):
+    bad = tmp_path / "ca.crt"
+    bad.write_text("not a certificate\n")
+    creds = KeystoneCredentials(Identity("http://k:5000/v3", SECRET, user_id="u1",
+                                         project_id="p1"),
+                                settings(certificate_authority=str(bad)))
+
+    class Session:
+        def get_token(self):
+            return "gAAAAAtoken"
+    creds._session, creds._auth = Session(), type("A", (), {"auth_ref": None})()
+    with pytest.raises(Misconfigured, match="not a PEM certificate bundle"):
+        creds.configuration()
