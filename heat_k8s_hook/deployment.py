@@ -79,7 +79,7 @@ class Deployment:
     def application(self) -> str:
         """What the members of a SoftwareDeploymentGroup share: option `application`, else
         the deployment's `name` (Heat: the deployment's `name` property or its config's name)."""
-        return self.options.application or _logical(self.name) or self.resource_name
+        return self.options.application or logical_name(self.name) or self.resource_name
 
     @property
     def identity(self) -> str:
@@ -95,7 +95,7 @@ class Deployment:
     @property
     def slug(self) -> str:
         """A DNS-1123 name for the inventory and lease: readable prefix + identity hash."""
-        return _slug(self.stack_id, self.application, self.identity)
+        return slug_for(self.stack_id, self.application, self.identity)
 
     @property
     def legacy_identity(self) -> str:
@@ -106,7 +106,7 @@ class Deployment:
 
     @property
     def legacy_slug(self) -> str:
-        return _slug(self.stack_id, self.resource_name or self.name, self.legacy_identity)
+        return slug_for(self.stack_id, self.resource_name or self.name, self.legacy_identity)
 
     @property
     def owner(self) -> str:
@@ -121,7 +121,8 @@ class Deployment:
         return [v for k, v in self.inputs.items() if k in names and v not in (None, "")]
 
 
-def _slug(stack_id: str, label: str, identity: str) -> str:
+def slug_for(stack_id: str, label: str, identity: str) -> str:
+    """The readable prefix + identity hash (fastpath.naming uses it too: one source)."""
     stack_name = stack_id.split("/")[0] if stack_id else ""
     base = "-".join(p for p in (stack_name, label) if p)
     base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:40].strip("-")
@@ -394,6 +395,6 @@ def load_deployment(data: bytes | str, limits: Limits = Limits()) -> Deployment:
 _SHORT_ID = re.compile(r"-[a-z2-7]{12}$")
 
 
-def _logical(name: str) -> str:
+def logical_name(name: str) -> str:  # fastpath.naming uses it too: one source
     return _SHORT_ID.sub("", name or "")
 

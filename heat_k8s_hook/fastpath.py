@@ -22,6 +22,7 @@ import zlib
 from typing import Mapping, Optional
 
 from heat_k8s_hook import __version__
+from heat_k8s_hook.deployment import logical_name, slug_for  # standard library only, too
 from heat_k8s_hook.owner import owner
 
 ENV_SWITCH = "HEAT_K8S_HOOK_FAST_PATH"     # "0": always the full path (tests, benchmarks)
@@ -127,18 +128,14 @@ def naming(payload: Mapping) -> tuple:
     resource = str((inputs.get("deploy_resource_name") or {}).get("value") or "")
     name, ident = str(payload.get("name") or ""), str(payload.get("id") or "")
     named = (payload.get("options") or {}).get("application")
-    application = named or name or resource
+    application = named or logical_name(name) or resource
     if named:
         identity = f"application/{named}"
     elif stack and application:
         identity = f"{stack}/{application}"
     else:
         identity = name or ident
-    base = "-".join(p for p in (stack.split("/")[0] if stack else "", application) if p)
-    base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
-    slug = f"{base}-{digest}" if base else f"heat-{digest}"
-    parent = f"heat-{slug}"[:63].rstrip("-")
+    parent = f"heat-{slug_for(stack, application, identity)}"[:63].rstrip("-")
     return identity, f"/api/v1/namespaces/{RECORDS_NAMESPACE}/configmaps/{parent}"
 
 

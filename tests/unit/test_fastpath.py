@@ -42,7 +42,11 @@ def env(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [{}, {"options": {"application": "shop-web"}},
-                                   {"name": ""}, {"name": "A Name/With Stuff"}])
+                                   {"name": ""}, {"name": "A Name/With Stuff"},
+                                   # Heat's own name for a config: <stack>-<resource>-<short id>
+                                   {"name": "web-deployment-q3hxbb2zk6ld"},
+                                   {"name": "web-deployment-q3hxbb2zk6ld",
+                                    "options": {"application": "shop-web"}}])
 def test_parent_path_is_the_full_paths_parent(extra):
     p = payload(**extra)
     dep = load_deployment(json.dumps(p))

@@ -154,3 +154,22 @@ def test_naming_is_the_full_paths_identity_and_parent(extra):
     dep = load_deployment(json.dumps(payload).encode())
     assert fastpath.naming(payload) == (
         dep.identity, f"/api/v1/namespaces/heat-k8s-hook/configmaps/{parent_name(dep.slug)}")
+
+
+def test_a_heat_named_config_is_answered_too(monkeypatch, tmp_path):
+    """Heat names a config `<stack>-<resource>-<short id>`; the full path strips the short id
+    (deployment.logical_name). The fast path once kept its own copy of the naming without it,
+    looked for a record that did not exist, and never fired for a name Heat made (issue 25)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("fake: true\n")
+    kubeconfig.chmod(0o600)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    dep = dict(deployment(CM), name="web-deployment-q3hxbb2zk6ld")
+    _answer, code, _err, api = through_hook(monkeypatch, dep)
+    assert code == 0
+    monkeypatch.setattr(FakeClient, "api", api)
+    monkeypatch.setattr(tinykube, "Client", FakeClient)
+    monkeypatch.delenv("KUBECONFIG")
+    environ = {"KUBECONFIG": str(kubeconfig), "HEAT_K8S_HOOK_CONFIG": "/nonexistent/hook.yaml"}
+    fast = fastpath.try_answer(json.dumps(dep).encode(), environ)
+    assert fast is not None and fast["deploy_status_code"] == 0, "the fast path did not fire"
