@@ -85,8 +85,7 @@ class Validator:
     def _get(self, path: str, headers: dict | None = None, stats: dict | None = None):
         from keystoneauth1 import exceptions as ks_exc
 
-        if stats is not None:
-            stats["keystone_calls"] = stats.get("keystone_calls", 0) + 1
+        started = time.monotonic()
         try:
             # connect_retries: one more try (after 0.5 s) when Keystone did not answer in time
             resp = self.session.get(path, headers=headers or {}, raise_exc=False,
@@ -95,6 +94,10 @@ class Validator:
                                                          interface=self.config.keystone_interface))
         except ks_exc.ClientException as exc:
             raise Unavailable(f"Keystone: {type(exc).__name__}") from None
+        finally:
+            if stats is not None:
+                stats["keystone_calls"] = stats.get("keystone_calls", 0) + 1
+                stats["keystone_s"] = stats.get("keystone_s", 0.0) + time.monotonic() - started
         return resp
 
     def resolve_stack_domain(self) -> None:
@@ -113,7 +116,8 @@ class Validator:
 
     def validate(self, token: str, stats: dict | None = None) -> tuple:
         """(User, cached?) for a valid token; Rejected or Unavailable otherwise. `stats`, when
-        given, gets the number of Keystone calls made ("keystone_calls")."""
+        given, gets the number of Keystone calls made ("keystone_calls") and the seconds spent
+        waiting for them ("keystone_s")."""
         user = self.cache.get(token)
         if user is not None:
             return user, True

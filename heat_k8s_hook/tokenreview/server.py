@@ -21,9 +21,11 @@ MAX_BODY = 64 * 1024
 
 
 def _cost(stats: dict, started: float) -> str:
-    """A log line's tail: the Keystone calls this review made and its time in the webhook."""
+    """A log line's tail: the Keystone calls this review made (and the time they took), and
+    the review's time in the webhook."""
     calls = stats.get("keystone_calls", 0)
-    return (f" [{calls} Keystone call{'' if calls == 1 else 's'}, "
+    return (f" [{calls} Keystone call{'' if calls == 1 else 's'} "
+            f"{stats.get('keystone_s', 0.0) * 1000:.1f} ms, "
             f"{(time.monotonic() - started) * 1000:.1f} ms]")
 
 
