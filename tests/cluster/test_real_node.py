@@ -11,6 +11,7 @@ import json
 import pathlib
 import re
 import subprocess
+import time
 import urllib.request
 import uuid
 
@@ -165,7 +166,11 @@ def test_exit_1_is_crashloop_with_exit_code(real_node, kubectl, hook_env, ns):
     assert term["exitCode"] == 1, cs
     assert "exit code 1" in run.err or "exitCode 1" in run.err or "exit 1" in run.err, run.err
     assert "CrashLoopBackOff" in run.err or "Error" in run.err, run.err
-    assert run.elapsed < 20, f"took {run.elapsed:.1f}s: not within the first back-off"
+    # Measured here: exit at 2 s, immediate restart, second exit at 4.5 s, then the pod's
+    # status stays `terminated` (restartCount 1) through the 10 s back-off and the hook, which
+    # fails on `waiting: CrashLoopBackOff`, answered after 18 s once: within the second
+    # back-off, not always the first (docs/local-cluster.md).
+    assert run.elapsed < 35, f"took {run.elapsed:.1f}s: not within the second back-off"
 
 
 def oom_case(kubectl, hook_env, ns):
@@ -303,10 +308,23 @@ def test_hpa_verdict_follows_the_real_controller(kubectl, hook_env, ns):
                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
                         {"name": "web", "image": "nginx:1.27",
                          "resources": {"requests": {"cpu": "100m"}}}]}}}}
-    run = run_hook(deployment([ns_doc(ns), web, hpa("web")], stack=stack(),
+    s = stack()
+    run = run_hook(deployment([ns_doc(ns), web, hpa("web")], stack=s,
                               options={"timeout": 8}), hook_env)
     assert run.code == 7, run.err
-    cond = [c for c in kubectl.get("hpa", "web", "-n", ns)["status"]["conditions"]
-            if c["type"] == "ScalingActive"][0]
-    assert cond["status"] == "False" and cond["reason"] == "FailedGetResourceMetric", cond
+    assert f"HorizontalPodAutoscaler/{ns}/web" in run.err, run.err
+    # The controller's first check comes within a second normally, later (its 15 s resync)
+    # after an API-server restart (tests/cluster/test_faults.py): wait for it, then ask again.
+    deadline = time.monotonic() + 60
+    while True:
+        conds = kubectl.get("hpa", "web", "-n", ns).get("status", {}).get("conditions") or []
+        cond = [c for c in conds if c["type"] == "ScalingActive"]
+        if cond or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert cond, f"the HPA controller set no ScalingActive condition in 60 s: {conds}"
+    assert cond[0]["status"] == "False" and cond[0]["reason"] == "FailedGetResourceMetric", cond
+    run = run_hook(deployment([ns_doc(ns), web, hpa("web")], stack=s, action="UPDATE",
+                              options={"timeout": 5}), hook_env)
+    assert run.code == 7, run.err
     assert f"HorizontalPodAutoscaler/{ns}/web" in run.err and "FailedGetResourceMetric" in run.err

@@ -72,7 +72,7 @@ realnode_build() {
     if rn_built; then exec 7>&-; return 0; fi
     local t0; t0=$(date +%s)
     log "first build of the real node into $RN_CACHE (cold: see docs/local-cluster.md)"
-    rn_apt gcc libc6-dev pkg-config libseccomp-dev "busybox-static=$BUSYBOX_STATIC_DEB_VERSION"
+    rn_apt gcc libc6-dev pkg-config libseccomp-dev openssl iproute2 "busybox-static=$BUSYBOX_STATIC_DEB_VERSION"
     if [ ! -x "$BIN/kubelet" ]; then
         local t; t=$(date +%s)
         log "building kubelet (k8s.io/kubernetes/cmd/kubelet, the control plane's wrapper module) ..."
