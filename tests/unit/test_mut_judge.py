@@ -1,0 +1,60 @@
+"""readiness/judge.py's survivors of the mutation run (docs/testing.md): which Warning event
+is the cause shown for an object not ready (its own, its pods', never another's)."""
+from __future__ import annotations
+
+import copy
+
+from test_judge import DEPLOYMENT, EVENT, POD
+
+from heat_k8s_hook.readiness.judge import _owned_by_name, last_warning
+
+
+def event(kind: str, name: str, namespace, reason: str = "Failed") -> dict:
+    io = {"kind": kind, "name": name}
+    if namespace is not None:
+        io["namespace"] = namespace
+    return dict(EVENT, reason=reason, message=f"{reason} {name}", involvedObject=io)
+
+
+def test_an_event_about_the_object_itself_is_its_cause():
+    assert last_warning(DEPLOYMENT, [], [event("Deployment", "web", "shop")]) == \
+        "Failed: Failed web"
+
+
+def test_a_cluster_scoped_objects_event_has_no_namespace():
+    crd = {"kind": "ClusterRole", "metadata": {"name": "reader"}}
+    assert last_warning(crd, [], [event("ClusterRole", "reader", None)]) == "Failed: Failed reader"
+    assert last_warning(crd, [], [event("ClusterRole", "reader", "shop")]) == ""
+
+
+def test_metadata_that_is_not_a_map_is_no_name():
+    assert last_warning({"metadata": "junk"}, [], [event("Pod", "x", "shop")]) == ""
+
+
+def test_a_pod_of_another_workload_is_not_the_cause():
+    other = copy.deepcopy(POD)
+    other["metadata"].update(name="api-def-x1", labels={"pod-template-hash": "def"},
+                             ownerReferences=[{"kind": "ReplicaSet", "name": "api-def"}])
+    assert last_warning(DEPLOYMENT, [other], [event("Pod", "api-def-x1", "shop")]) == ""
+    assert last_warning(DEPLOYMENT, [POD], [event("Pod", "web-abc-x1", "shop")]) == \
+        "Failed: Failed web-abc-x1"
+
+
+def test_owned_by_name_needs_a_name_on_both_sides():
+    meta = {"labels": {"pod-template-hash": "abc"}, "ownerReferences": [{"kind": "ReplicaSet"}]}
+    assert _owned_by_name(meta, None) is False
+    assert _owned_by_name(meta, "") is False
+    assert _owned_by_name({"ownerReferences": ["junk"]}, "web") is False
+    assert _owned_by_name({"ownerReferences": [{"name": "web-abc"}],
+                           "labels": {"pod-template-hash": "abc"}}, "web") is True
+
+
+def test_a_pod_owned_by_uid_is_the_objects_whatever_its_owners_name():
+    job = {"kind": "Job", "metadata": {"name": "migrate", "namespace": "shop", "uid": "u-1"}}
+    pod = {"metadata": {"name": "p-1", "namespace": "shop",
+                        "ownerReferences": [{"kind": "Job", "name": "renamed", "uid": "u-1"}]}}
+    stranger = {"metadata": {"name": "p-2", "namespace": "shop",
+                             "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u-2"}]}}
+    events = [event("Pod", "p-1", "shop")]
+    assert last_warning(job, ["junk", stranger, pod], events) == "Failed: Failed p-1"
+    assert last_warning(job, [stranger], events) == ""
