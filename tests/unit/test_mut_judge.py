@@ -58,3 +58,40 @@ def test_a_pod_owned_by_uid_is_the_objects_whatever_its_owners_name():
     events = [event("Pod", "p-1", "shop")]
     assert last_warning(job, ["junk", stranger, pod], events) == "Failed: Failed p-1"
     assert last_warning(job, [stranger], events) == ""
+
+
+def test_the_newest_warning_about_the_object_or_its_pods_is_chosen():
+    web = DEPLOYMENT
+    older = dict(event("Deployment", "web", "shop", "Older"), lastTimestamp="2026-11-25T11:00:00Z")
+    newer = dict(event("Pod", "web-abc-x1", "shop", "Newer"), lastTimestamp="2026-11-25T11:30:00Z")
+    normal = dict(event("Deployment", "web", "shop", "Scaled"), type="Normal",
+                  lastTimestamp="2026-11-25T11:59:00Z")
+    elsewhere = dict(event("Deployment", "web", "other", "Elsewhere"),
+                     lastTimestamp="2026-11-25T11:59:00Z")
+    another = dict(event("Deployment", "api", "shop", "Another"),
+                   lastTimestamp="2026-11-25T11:59:00Z")
+    # events.k8s.io/v1: regarding, note, eventTime
+    v1 = {"type": "Warning", "reason": "Newest", "note": "from  events.k8s.io",
+          "eventTime": "2026-11-25T11:45:00.000000Z",
+          "regarding": {"kind": "Deployment", "name": "web", "namespace": "shop"}}
+    noise = [another, "junk", normal, elsewhere]
+    assert last_warning(web, [POD], noise + [older, newer]) == "Newer: Newer web-abc-x1"
+    assert last_warning(web, [POD], [newer] + noise + [older]) == "Newer: Newer web-abc-x1"
+    assert last_warning(web, [POD], noise + [older, v1, newer]) == \
+        "Newest: from events.k8s.io"
+    assert last_warning(web, [POD], noise) == ""
+
+
+def test_a_pod_of_no_owner_by_uid_is_not_the_objects():
+    job = {"kind": "Job", "metadata": {"name": "migrate", "namespace": "shop", "uid": "u-1"}}
+    stranger = {"metadata": {"name": "p-2", "namespace": "shop",
+                             "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u-2"}]}}
+    assert last_warning(job, [stranger], [event("Pod", "p-2", "shop")]) == ""
+
+
+def test_an_undated_warning_never_outranks_a_dated_one():
+    dated = event("Pod", "web-abc-x1", "shop", "Dated")
+    undated = {k: v for k, v in event("Deployment", "web", "shop", "Undated").items()
+               if k != "lastTimestamp"}
+    assert last_warning(DEPLOYMENT, [POD], [dated, undated]) == "Dated: Dated web-abc-x1"
+    assert last_warning(DEPLOYMENT, [POD], [undated]) == "Undated: Undated web"
