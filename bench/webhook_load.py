@@ -25,6 +25,11 @@ review one byte a second (they must not hold anyone up), and a control thread ti
 own validation (GET /v3/auth/tokens with the service credential, for tokens the load does not
 use), the anchor for the uncached figure. Reports throughput, p50/p99 per kind, the webhook's
 RSS (VmRSS, VmHWM), its log's count of Keystone calls, errors and wrong answers.
+
+Mind the shared Keystone: the default mix (10% new, 5% bad of 10,000) is about 1,300
+validations from up to 50 clients at once, which saturated tools/local-heat's 4-worker Keystone
+(17 s per call) for everyone using it; `--new 0.01 --bad 0.01` is about 160 (docs/benchmarks.md,
+"Keystone mode").
 """
 from __future__ import annotations
 
