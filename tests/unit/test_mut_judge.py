@@ -3,10 +3,12 @@ is the cause shown for an object not ready (its own, its pods', never another's)
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
-from test_judge import DEPLOYMENT, EVENT, POD
+from test_judge import DEPLOYMENT, EVENT, NOW, POD
 
-from heat_k8s_hook.readiness.judge import _owned_by_name, last_warning
+from heat_k8s_hook.readiness.judge import _owned_by_name, judge, last_warning
+from heat_k8s_hook.readiness.rules import Status, Verdict
 
 
 def event(kind: str, name: str, namespace, reason: str = "Failed") -> dict:
@@ -95,3 +97,28 @@ def test_an_undated_warning_never_outranks_a_dated_one():
                if k != "lastTimestamp"}
     assert last_warning(DEPLOYMENT, [POD], [dated, undated]) == "Dated: Dated web-abc-x1"
     assert last_warning(DEPLOYMENT, [POD], [undated]) == "Undated: Undated web"
+
+
+def unschedulable_pod(seconds: float) -> dict:
+    since = (NOW - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "shop"},
+            "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                 "message": "0/3 nodes are available", "lastTransitionTime": since}]}}
+
+
+def test_the_default_unschedulable_grace_is_15_seconds():
+    assert judge(unschedulable_pod(16), NOW).status is Status.FAILED
+    assert judge(unschedulable_pod(15), NOW).status is Status.IN_PROGRESS
+
+
+def test_an_object_not_found_says_so():
+    assert judge(None, NOW) == Verdict(Status.IN_PROGRESS, "not found")
+
+
+def test_of_warnings_at_the_same_time_the_last_listed_wins_and_text_may_be_empty():
+    first = event("Deployment", "web", "shop", "First")
+    second = {k: v for k, v in event("Deployment", "web", "shop", "Second").items()
+              if k != "message"}
+    assert last_warning(DEPLOYMENT, [], [first, second]) == "Second: "
