@@ -41,6 +41,7 @@ import os
 import pathlib
 import random
 import re
+import shutil
 import socket
 import ssl
 import statistics
@@ -378,6 +379,7 @@ def main() -> int:
         if hook is not None:
             hook.stop()
         admin.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)   # its config holds the service password
     by_kind = {}
     for kind in KINDS:
         lat = [r[1] * 1000 for r in results if r[0] == kind]
