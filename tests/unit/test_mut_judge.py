@@ -122,3 +122,13 @@ def test_of_warnings_at_the_same_time_the_last_listed_wins_and_text_may_be_empty
     second = {k: v for k, v in event("Deployment", "web", "shop", "Second").items()
               if k != "message"}
     assert last_warning(DEPLOYMENT, [], [first, second]) == "Second: "
+
+
+def test_the_judge_applies_the_wait_rules():
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget",
+              "metadata": {"name": "w", "namespace": "shop", "generation": 1},
+              "status": {"observedGeneration": 1, "conditions": [
+                  {"type": "Ready", "status": "False", "reason": "Pending"},
+                  {"type": "Synced", "status": "True"}]}}
+    assert judge(widget, NOW, wait_rules={"example.com/Widget": "Synced"}).status is Status.READY
+    assert judge(widget, NOW).status is not Status.READY
