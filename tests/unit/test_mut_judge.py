@@ -132,3 +132,15 @@ def test_the_judge_applies_the_wait_rules():
                   {"type": "Synced", "status": "True"}]}}
     assert judge(widget, NOW, wait_rules={"example.com/Widget": "Synced"}).status is Status.READY
     assert judge(widget, NOW).status is not Status.READY
+
+
+def test_a_warning_already_in_the_message_is_not_repeated():
+    pod = unschedulable_pod(1)
+    said = {"type": "Warning", "reason": "Unschedulable", "message": "0/3 nodes are available",
+            "lastTimestamp": "2026-11-25T11:59:59Z",
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "shop"}}
+    assert judge(pod, NOW, events=[said]).message == \
+        "pending, not scheduled: Unschedulable: 0/3 nodes are available"
+    other = dict(said, reason="FailedScheduling")
+    assert judge(pod, NOW, events=[other]).message.endswith(
+        "; last event: FailedScheduling: 0/3 nodes are available")
