@@ -137,13 +137,14 @@ def test_zaqar_signal_failing_image(heat, k8s_server, kube, unique):
     gone(kube, ns, since)
 
 
-@pytest.mark.parametrize("run", [1, 2, 3])
+@pytest.mark.parametrize("run", [1, 2])
 def test_zaqar_rollback_returns_to_the_old_state(heat, k8s_server, kube, unique, run):
     """(b) test_lifecycle.py's rollback with ZAQAR_SIGNAL: the failed UPDATE (a missing image,
     3 replicas) is rolled back, the replacement deployment gets the hook's answer from its own
     queue and the stack ends ROLLBACK_COMPLETE (never a timeout, never SIGNAL_FAILED), the
-    cluster back on nginx:1.27 with 2 replicas ready and the Deployment never deleted. Three
-    runs in a row: with HEAT_SIGNAL this ends right only when Heat's name lookup is lucky."""
+    cluster back on nginx:1.27 with 2 replicas ready and the Deployment never deleted. Two
+    runs in a row: with HEAT_SIGNAL this ends right only when Heat's name lookup is lucky
+    (about half the time, docs/e2e.md); a third run cost CI 36 s for little more evidence."""
     ns = f"e2e-zqrb{run}-{unique}"
     stack_id = create(heat, k8s_server.server_id, f"zqrb{run}-{unique}", ns, rollback=True,
                       minutes=3, timeout=60, **ZAQAR)
