@@ -186,7 +186,9 @@ rn_restrict_kwok() {
     kill -KILL "$pid"
     for i in $(seq 1 100); do [ -d "/proc/$pid" ] || break; grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break; sleep 0.05; done
     (cd "$cwd" && exec setsid "${new[@]}" </dev/null >>"$CLUSTER_DIR/logs/kwok-controller.log" 2>&1 7>&- 8>&- 9>&-) &
-    echo $! > "$f"
+    # no newline: kwokctl parses the pid file with Atoi and treats a failure as "not running",
+    # so `down` would leave the process behind
+    printf %s "$!" > "$f"
     sleep 1
     rn_kwok_restricted || die "kwok-controller did not start again restricted (log: $CLUSTER_DIR/logs/kwok-controller.log)"
 }
