@@ -511,6 +511,7 @@ KIND_RULES: Mapping[str, Rule] = {
     "apiextensions.k8s.io/CustomResourceDefinition": _crd,
     "apiregistration.k8s.io/APIService": _apiservice,
     "policy/PodDisruptionBudget": _pdb,
+    "autoscaling/HorizontalPodAutoscaler": _hpa,
     "ConfigMap": _exists,
     "Secret": _exists,
     "ServiceAccount": _exists,
@@ -523,12 +524,6 @@ KIND_RULES: Mapping[str, Rule] = {
     "networking.k8s.io/NetworkPolicy": _exists,
     "scheduling.k8s.io/PriorityClass": _exists,
     "storage.k8s.io/StorageClass": _exists,
-}
-
-# Issue 28: rules whose table cases live in their own test module
-# (tests/unit/test_readiness_hpa.py), consulted right after KIND_RULES.
-EXTRA_KIND_RULES: dict[str, Rule] = {
-    "autoscaling/HorizontalPodAutoscaler": _hpa,
 }
 
 
@@ -600,7 +595,7 @@ def _object_status(obj: Mapping, now: datetime, wait_rules: Mapping[str, str]) -
     gk = group_kind(obj)
     if gk in wait_rules:
         return _wait_rule(obj, wait_rules[gk])
-    rule = KIND_RULES.get(gk) or EXTRA_KIND_RULES.get(gk)
+    rule = KIND_RULES.get(gk)
     if rule is not None:
         return rule(obj, now)
     verdict = _ready_condition(obj)

@@ -337,6 +337,17 @@ status: {observedGeneration: 1, currentHealthy: 1, desiredHealthy: 2}
 kind: PodDisruptionBudget
 metadata: {name: web, namespace: default, generation: 1}
 """, IN_PROGRESS, "not yet observed by the disruption controller"),
+    # --- HorizontalPodAutoscaler (more cases in test_readiness_hpa.py)
+    ("hpa without metrics", """apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: default, generation: 1}
+status:
+  conditions:
+  - {type: AbleToScale, status: "True", reason: SucceededGetScale}
+  - {type: ScalingActive, status: "False", reason: FailedGetResourceMetric,
+     message: unable to get metrics for resource cpu}
+""", IN_PROGRESS, "cannot scale: ScalingActive is False: FailedGetResourceMetric: unable to get "
+     "metrics for resource cpu"),
     # --- exist-and-ready kinds
     ("configmap", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: d}",
      READY, "exists"),
