@@ -289,6 +289,12 @@ def _wait_ready(ctx: RunContext, step: steps.WaitReady) -> None:
         raise NotReady(lines[0] + (f" (+{len(outcome.failed) - 1} more failed)"
                                    if len(outcome.failed) > 1 else ""))
     if outcome.pending:
+        for ref, message in outcome.pending:
+            # A pod named as not ready: its Warnings (a readiness probe's Unhealthy) say why.
+            named = pods_named_in(message)
+            if named:
+                for e in waiter.warning_events(ref.namespace, named):
+                    ctx.emit(Detail(f"  event {e}"))
         waiting = "; ".join(f"{ref}: {msg}" for ref, msg in outcome.pending)
         raise TimedOut(f"not {step.what} after {outcome.elapsed:.0f}s: {waiting}")
     ctx.emit(Progress(f"all {len(targets)} object(s) {step.what}"))

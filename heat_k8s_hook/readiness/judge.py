@@ -15,6 +15,8 @@ from heat_k8s_hook.readiness.rules import (
     Verdict,
     group_kind,
     object_status,
+    terminating_pods,
+    unready_pods,
     workload_failure,
 )
 
@@ -31,6 +33,10 @@ def judge(obj: Mapping | None, now: datetime, pods: Iterable[Mapping] = (),
     if obj is None:
         return Verdict(Status.IN_PROGRESS, "not found")
     verdict = object_status(obj, now, wait_rules)
+    if verdict.status is Status.READY and isinstance(obj, Mapping):
+        going = terminating_pods(obj, pods)  # "ready" = the old version no longer runs
+        if going:
+            return Verdict(Status.IN_PROGRESS, f"{verdict.message}; {going}")
     if verdict.status in (Status.READY, Status.FAILED) or not isinstance(obj, Mapping):
         return verdict
     gk = group_kind(obj)
@@ -39,6 +45,10 @@ def judge(obj: Mapping | None, now: datetime, pods: Iterable[Mapping] = (),
                                    unschedulable_grace)
         if failure is not None:
             verdict = failure
+        else:
+            unready = unready_pods(obj, pods)
+            if unready:
+                verdict = Verdict(verdict.status, f"{verdict.message}; {unready}")
     warning = last_warning(obj, pods, events)
     if warning and warning not in verdict.message:
         verdict = Verdict(verdict.status, f"{verdict.message}; last event: {warning}")

@@ -247,6 +247,13 @@ def _deployment(obj: Mapping, now: datetime) -> Verdict:
         return _progress(f"{available} of {spec} replicas available")
     if ready < spec:
         return _progress(f"{ready} of {spec} replicas ready")
+    # Beyond kstatus, Argo CD and `kubectl rollout status`: the old version still runs until
+    # its pods are gone (status.terminatingReplicas, set by the controller since Kubernetes
+    # 1.35; absent before, where this step says nothing).
+    terminating = _int(obj, "status.terminatingReplicas")
+    if terminating > 0:
+        return _progress(f"{available} of {spec} replicas available, "
+                         f"{_plural(terminating, 'replica')} still terminating")
     return _ready(f"{available} of {spec} replicas available")
 
 
@@ -616,11 +623,15 @@ def _container_statuses(pod: Mapping) -> Sequence[Mapping]:
 
 def _restarts_and_exit(status: Mapping) -> str:
     parts = []
-    code = _get(status, "lastState.terminated.exitCode")
-    if code is None:
-        code = _get(status, "state.terminated.exitCode")
+    term = _get(status, "lastState.terminated")
+    if not isinstance(term, Mapping) or term.get("exitCode") is None:
+        term = _get(status, "state.terminated")
+    code = term.get("exitCode") if isinstance(term, Mapping) else None
     if isinstance(code, int) and not isinstance(code, bool):
-        parts.append(f"last exit code {code}")
+        # The kubelet's reason too: 137 alone does not say OOMKilled (issue 28, real node).
+        reason = term.get("reason")
+        parts.append(f"last exit code {code}"
+                     + (f": {_one_line(reason)}" if isinstance(reason, str) and reason else ""))
     restarts = status.get("restartCount")
     if isinstance(restarts, int) and not isinstance(restarts, bool) and restarts > 0:
         parts.append(_plural(restarts, "restart"))
@@ -863,3 +874,49 @@ def _workload_failure(workload: Mapping, gk: str, pods: list, now: datetime,
         return None
     more = f" (and {_plural(len(causes) - 1, 'more pod')} failing)" if len(causes) > 1 else ""
     return _failed(causes[0] + more)
+
+
+_REPLICATED_KINDS = frozenset(WORKLOAD_KINDS - {"batch/Job", "Pod"})
+
+
+def unready_pods(workload: Mapping, pods: Iterable[Mapping]) -> str | None:
+    """`pod NAME not ready: Reason: message` for the first current pod of a replicated workload
+    whose Ready condition is not True, so that a wait that ends names the pod (whose events,
+    such as a readiness probe's `Unhealthy`, the caller can then look up); None if all are.
+    """
+    if not isinstance(workload, Mapping) or group_kind(workload) not in _REPLICATED_KINDS:
+        return None
+    try:
+        mine = sorted(
+            (p for p in pods if isinstance(p, Mapping) and selects(workload, p)
+             and not _get(p, "metadata.deletionTimestamp") and _current_revision(workload, p)
+             and not _is_true(_condition(p, "Ready"))),
+            key=_name)
+        if not mine:
+            return None
+        cond = _condition(mine[0], "Ready")
+        why = _explain(cond) if cond is not None else ""
+        why = why or f"phase {_str(mine[0], 'status.phase') or 'unknown'}"
+    except _Malformed:
+        return None
+    more = f" (and {_plural(len(mine) - 1, 'more pod')} not ready)" if len(mine) > 1 else ""
+    return f"pod {_name(mine[0])} not ready: {why}{more}"
+
+
+def terminating_pods(workload: Mapping, pods: Iterable[Mapping]) -> str | None:
+    """`pod NAME still terminating` while a Deployment's pod (an old one after a rollout) is
+    being deleted, else None. status.terminatingReplicas stops counting a pod once the kubelet
+    has stopped its containers, but the pod object goes only after that (seen on a real node).
+    """
+    if not isinstance(workload, Mapping) or group_kind(workload) not in (
+            "apps/Deployment", "extensions/Deployment"):
+        return None
+    try:
+        going = sorted(_name(p) for p in pods if isinstance(p, Mapping) and selects(workload, p)
+                       and _get(p, "metadata.deletionTimestamp"))
+    except _Malformed:
+        return None
+    if not going:
+        return None
+    more = f" (and {_plural(len(going) - 1, 'more pod')})" if len(going) > 1 else ""
+    return f"pod {going[0]} still terminating{more}"

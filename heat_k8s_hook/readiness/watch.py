@@ -237,7 +237,8 @@ class Waiter:
     def _pods_of(self, t: Target, now: datetime) -> list:
         bucket = self.pods.get((t.ref.namespace, t.resource.group_kind, t.ref.name), {})
         return [pod for pod, created in bucket.values()
-                if t.pods_since is None or (created or now) >= t.pods_since]
+                if t.pods_since is None or (created or now) >= t.pods_since
+                or pod["metadata"].get("deletionTimestamp")]  # old pods still going
 
     def _verdict(self, t: Target, now: datetime, gone: bool) -> Verdict:
         if gone:
