@@ -339,4 +339,7 @@ def test_the_applied_line_counts_each_kind_of_change():
     changed = CM % ("a", "a") + "---\n" + CM % ("b", "b2")
     answer, api = through_pipeline(deployment(changed, action="UPDATE"), api, lines)
     assert answer["deploy_status_code"] == 0, answer
-    assert "applied: 1 configured, 1 unchanged" in [line[10:] for line in lines], lines
+    said = [line[10:] for line in lines]
+    assert "applied: 1 configured, 1 unchanged" in said, lines
+    # the unchanged object is not sent to the dry-run again
+    assert "validated: 1 object(s) passed server-side dry-run" in said, lines
