@@ -95,7 +95,7 @@ def free_port() -> int:
 
 
 def review_body(token: str) -> bytes:
-    return json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+    return json.dumps({"apiVersion": f"authentication.k8s.io/{VERSION}", "kind": "TokenReview",
                        "spec": {"token": token}}).encode()
 
 
@@ -131,6 +131,10 @@ def check(job: tuple, status: int, data: bytes) -> str:
     return "" if st.get("authenticated") is False else f"{kind}: authenticated"
 
 
+PATH = "/"        # where reviews are POSTed (--path)
+VERSION = "v1"    # the TokenReview version sent (--api-version)
+
+
 def client_thread(port: int, env: dict, jobs: list, out: list) -> None:
     ctx = tls_context(env)
     conn = None
@@ -140,7 +144,7 @@ def client_thread(port: int, env: dict, jobs: list, out: list) -> None:
         try:
             if conn is None:
                 conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
-            conn.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", PATH, body=body, headers={"Content-Type": "application/json"})
             resp = conn.getresponse()
             data = resp.read()
             wrong = check(job, resp.status, data)
@@ -168,7 +172,7 @@ def worker(port: int, env: dict, chunks: list, queue) -> None:
 def slow_client(port: int, env: dict, token: str, stop: threading.Event, out: list) -> None:
     """One review sent a byte a second until `stop`; the connection is then closed."""
     body = review_body(token)
-    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     try:
         raw = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -222,6 +226,9 @@ class Webhook:
                 out[key] = int(value.split()[0])
         return out
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
     def keystone_calls(self) -> int:
         return sum(int(m[1]) for line in self.log_path.read_text().splitlines()
                    for m in [_COST.search(line)] if m)
@@ -234,6 +241,34 @@ class Webhook:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+class External:
+    """Another webhook already listening on 127.0.0.1:PORT with the local wiring's TLS material
+    (the upstream k8s-keystone-auth, for one): no log to count Keystone calls in; `pid` for its
+    memory."""
+
+    def __init__(self, port: int, pid: int | None):
+        self.port, self.pid = port, pid
+
+    def memory(self) -> dict:
+        if not self.pid:
+            return {}
+        out = {}
+        for line in pathlib.Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "Threads"):
+                out[key] = int(value.split()[0])
+        return out
+
+    def keystone_calls(self) -> int:
+        return 0
+
+    def alive(self) -> bool:
+        return not self.pid or os.path.exists(f"/proc/{self.pid}")
+
+    def stop(self) -> None:
+        pass
 
 
 # --- Keystone ---------------------------------------------------------------------------------
@@ -280,8 +315,18 @@ def main() -> int:
     ap.add_argument("--slow", type=int, default=5, help="connections sending a byte a second")
     ap.add_argument("--cache-ttl", type=float, default=300, help="the private webhook's "
                     "cache_ttl (long enough that no cached token expires mid-run)")
+    ap.add_argument("--port", type=int, help="load a webhook already listening on this "
+                    "loopback port (TLS from tools/cluster/tokenreview.sh's CA) instead of a "
+                    "private one of ours")
+    ap.add_argument("--pid", type=int, help="with --port: its process, for the RSS figures")
+    ap.add_argument("--path", default="/", help="with --port: where it takes reviews "
+                    "(k8s-keystone-auth: /webhook)")
+    ap.add_argument("--api-version", default="v1", choices=("v1", "v1beta1"),
+                    help="TokenReview version sent (k8s-keystone-auth v1.33 answers v1beta1 only)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    global PATH, VERSION
+    PATH, VERSION = args.path, args.api_version
 
     tr_env = env_file(subprocess.run([str(ROOT / "tools" / "local-cluster"), "webhook", "env"],
                                      check=True, text=True, stdout=subprocess.PIPE).stdout.strip())
@@ -319,11 +364,12 @@ def main() -> int:
         log(f"issued in {time.monotonic() - t:.1f}s")
         cached = members   # their password tokens, warmed below
 
-        hook = Webhook(tr_env, tmp, args.cache_ttl)
+        hook = (External(args.port, args.pid) if args.port else
+                Webhook(tr_env, tmp, args.cache_ttl))
         ctx = tls_context(tr_env)
         for _user, tok in cached:   # warm: the cached set and every member's groups
             conn = http.client.HTTPSConnection("127.0.0.1", hook.port, context=ctx, timeout=60)
-            conn.request("POST", "/", body=review_body(tok))
+            conn.request("POST", PATH, body=review_body(tok))
             assert json.loads(conn.getresponse().read())["status"]["authenticated"]
             conn.close()
         calls_before = hook.keystone_calls()
@@ -374,7 +420,7 @@ def main() -> int:
         ks_thread.join(5)
         time.sleep(0.5)
         calls = hook.keystone_calls() - calls_before
-        alive = hook.proc.poll() is None
+        alive = hook.alive()
     finally:
         if hook is not None:
             hook.stop()
