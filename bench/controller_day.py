@@ -28,9 +28,13 @@ import tempfile
 import time
 import uuid
 
-import yaml
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from projectvenv import require  # noqa: E402
+
+require("yaml", "tenacity")  # the hook runs under this interpreter: else again under tools/venv
+import yaml  # noqa: E402
+
 HOOK = ROOT / "hooks" / "kubectl"
 FAST_LINE = "re-delivery of the recorded apply"
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"})

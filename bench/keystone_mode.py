@@ -49,17 +49,10 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STATE = pathlib.Path(os.environ.get("XDG_STATE_HOME", pathlib.Path.home() / ".local" / "state"))
 
-try:
-    import keystoneauth1  # noqa: F401
-    import yaml  # noqa: F401
-except ImportError:  # not the project venv: use it
-    if os.environ.get("HEAT_K8S_HOOK_BENCH_REEXEC"):
-        raise
-    venv = subprocess.run([str(ROOT / "tools" / "venv")], check=True, text=True,
-                          stdout=subprocess.PIPE).stdout.strip().splitlines()[-1]
-    os.environ["HEAT_K8S_HOOK_BENCH_REEXEC"] = "1"
-    py = os.path.join(venv, "bin", "python")
-    os.execv(py, [py, __file__] + sys.argv[1:])
+sys.path.insert(0, str(ROOT / "bench"))
+from projectvenv import require  # noqa: E402
+
+require("keystoneauth1", "yaml")  # else: again under tools/venv
 
 import yaml  # noqa: E402
 
