@@ -23,12 +23,13 @@ from typing import Mapping, Optional
 
 from heat_k8s_hook import __version__
 from heat_k8s_hook.deployment import logical_name, slug_for  # standard library only, too
+from heat_k8s_hook.inventory import NAMESPACE as RECORDS_NAMESPACE  # noqa: N811
+from heat_k8s_hook.inventory import parent_name
 from heat_k8s_hook.owner import owner
 
 ENV_SWITCH = "HEAT_K8S_HOOK_FAST_PATH"     # "0": always the full path (tests, benchmarks)
 KEPT_INPUTS = frozenset({"deploy_stack_id", "deploy_resource_name"})
 APPLY_ACTIONS = frozenset({"CREATE", "UPDATE", "ROLLBACK"})
-RECORDS_NAMESPACE = "heat-k8s-hook"
 SETTINGS_PATH, SETTINGS_ENV = "/etc/heat-k8s-hook/hook.yaml", "HEAT_K8S_HOOK_CONFIG"
 DEFAULT_KUBECONFIG = "/etc/heat-k8s-hook/kubeconfig"
 MAX_BYTES = 8 * 1024 * 1024     # read before the settings are: limits.Limits().max_stdin_bytes
@@ -135,7 +136,7 @@ def naming(payload: Mapping) -> tuple:
         identity = f"{stack}/{application}"
     else:
         identity = name or ident
-    parent = f"heat-{slug_for(stack, application, identity)}"[:63].rstrip("-")
+    parent = parent_name(slug_for(stack, application, identity))
     return identity, f"/api/v1/namespaces/{RECORDS_NAMESPACE}/configmaps/{parent}"
 
 
