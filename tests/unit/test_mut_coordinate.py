@@ -1,0 +1,170 @@
+"""coordinate.py's survivors of the mutation run (docs/testing.md, "Mutation testing"): the
+members of a group through `pipeline.execute` against the in-memory API server, sharing one
+Lease: the late member's check, a follower answering the applier's failure, DELETEs that leave
+the application to others."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+from fakeapi import FakeApiServer
+from wiring import deployment, through_pipeline
+
+from heat_k8s_hook import ha
+from heat_k8s_hook.deployment import load_deployment
+from heat_k8s_hook.inventory import NAMESPACE, parent_name
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata: {a: '1'}\n"
+CM_PATH = "/api/v1/namespaces/default/configmaps/web"
+LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases"
+
+
+def member(i, action="CREATE", options=None, server=None, stack="s/1") -> dict:
+    """Member `i` of a group: option `application` names what they share."""
+    dep = deployment(CM, dict({"application": "web"}, **(options or {})), action)
+    keep = [x for x in dep["inputs"] if x["name"] not in ("deploy_resource_name",
+                                                          "deploy_stack_id")]
+    dep["inputs"] = keep + [{"name": "deploy_resource_name", "value": str(i)},
+                            {"name": "deploy_stack_id", "value": stack},
+                            {"name": "deploy_server_id", "value": server or f"srv-{i}"}]
+    return dep
+
+
+def loaded(dep: dict):
+    return load_deployment(json.dumps(dep).encode())
+
+
+def lease_of(api: FakeApiServer, dep: dict) -> dict:
+    return api.objects[f"{LEASES}/{parent_name(loaded(dep).slug)}"]
+
+
+def run(dep: dict, api: FakeApiServer) -> tuple:
+    """(answer, stderr lines without their clock, writes this run made)."""
+    before = len(api.writes)
+    answer, _ = through_pipeline(dep, api)
+    lines = [re.sub(r"^\[ *[0-9.]+s\] ", "", line)
+             for line in answer["deploy_stderr"].splitlines()]
+    return answer, lines, api.writes[before:]
+
+
+def applied_by_0() -> tuple:
+    api = FakeApiServer()
+    first, _, _ = run(member(0), api)
+    assert first["deploy_status_code"] == 0, first
+    return api, ha.outcome_of(lease_of(api, member(0)))
+
+
+# -- a late member: check, then answer or apply -------------------------------------------------
+
+def test_a_late_member_answers_from_the_appliers_success_and_writes_only_the_lease():
+    api, done = applied_by_0()
+    assert done.member == "0" and done.code == 0
+    answer, lines, writes = run(member(1), api)
+    assert answer["deploy_status_code"] == 0
+    assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"   # the applier's change
+    assert f"applied by member {done.applier} (generation {loaded(member(1)).generation}): " \
+        "this member answers with its outcome and wrote nothing" in lines
+    assert [w.split("?")[0] for w in writes] == [f"PUT {LEASES}/{done_name(api)}"]
+    assert ha.members_of(lease_of(api, member(1))) == ("0", "1")
+
+
+def done_name(api) -> str:
+    return parent_name(loaded(member(0)).slug)
+
+
+def test_a_late_member_applies_again_when_the_objects_changed():
+    api, done = applied_by_0()
+    api.objects[CM_PATH]["data"] = {"a": "changed by hand"}
+    answer, lines, writes = run(member(1), api)
+    assert answer["deploy_status_code"] == 0
+    assert f"the objects changed since member {done.applier} applied: applying again" in lines
+    me = ha.Holder.me("1")
+    assert any(line.startswith(f"applied by this member, {me} ") for line in lines), lines
+    assert any(w.startswith(f"PATCH {CM_PATH}?") for w in writes)
+    assert api.objects[CM_PATH]["data"] == {"a": "1"}
+    assert ha.outcome_of(lease_of(api, member(1))).member == "1"
+
+
+def test_a_redelivery_to_the_applier_runs_with_nothing_to_write_and_no_claim():
+    api, done = applied_by_0()
+    answer, lines, writes = run(member(0), api)
+    assert answer["deploy_status_code"] == 0
+    assert "applied: 1 unchanged" in lines
+    assert not any("answers with its outcome" in line for line in lines)
+    assert not any(w.startswith(f"POST {LEASES}") for w in writes)
+    assert ha.outcome_of(lease_of(api, member(0))) == done     # no new claim, no new record
+
+
+# -- a follower: the holder's failure is its answer ----------------------------------------------
+
+def held_elsewhere(api: FakeApiServer, dep: dict, holder: str) -> dict:
+    api.request("POST", "/api/v1/namespaces",
+                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    d = loaded(dep)
+    body = ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
+                           ha.Holder.parse(holder), d.generation, 15, time.time())
+    return api.request("POST", LEASES, body=body)
+
+
+def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
+    api = FakeApiServer()
+    holder = "0@another-host.example:1"
+    held = held_elsewhere(api, member(1), holder)
+    error = "[phase: wait] ConfigMap/default/web: failed: broken on purpose"
+    failed = ha.Outcome(loaded(member(1)).generation, 6,
+                        ((dict(apiVersion="v1", kind="ConfigMap", namespace="default",
+                               name="web"), "created"),), {}, error, holder, "", "s/1", "CREATE")
+
+    def release_later():
+        time.sleep(0.5)
+        with api.lock:
+            live = api.objects[f"{LEASES}/{held['metadata']['name']}"]
+        api.request("PUT", f"{LEASES}/{held['metadata']['name']}",
+                    body=ha.release_body(live, failed))
+    thread = threading.Thread(target=release_later)
+    thread.start()
+    try:
+        answer, lines, writes = run(member(1), api)
+    finally:
+        thread.join()
+    assert answer["deploy_status_code"] == 6
+    assert lines[-1] == f"ERROR: {error}"
+    assert f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: waiting for " \
+        "its outcome" in lines
+    assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"
+    assert not any("configmaps" in w for w in writes)   # it wrote nothing of the application
+
+
+# -- DELETE: left to the others, to another stack, to a replacement ------------------------------
+
+def test_a_delete_with_other_members_recorded_leaves_the_application_to_them():
+    api, _ = applied_by_0()
+    run(member(1), api)
+    answer, lines, _ = run(member(1, "DELETE", {"group_delete": "last"}), api)
+    assert answer["deploy_status_code"] == 0
+    assert lines[-1] == "left application application/web; members 0 remain; objects kept"
+    assert CM_PATH in api.objects
+    assert ha.members_of(lease_of(api, member(0))) == ("0",)
+
+
+def test_a_delete_from_a_stack_the_application_moved_from_keeps_it():
+    api, _ = applied_by_0()
+    # the same stack name, another stack (Lease and inventory are named by the name)
+    answer, lines, _ = run(member(0, "DELETE", stack="s/9"), api)
+    assert answer["deploy_status_code"] == 0
+    assert lines[-1] == "not deleted: application application/web was last applied from " \
+        "stack s/1; left to it"
+    assert CM_PATH in api.objects
+
+
+def test_a_replaced_resources_delete_keeps_the_objects():
+    api, _ = applied_by_0()
+    run(member(0, "UPDATE", server="srv-new"), api)      # the replacement applies
+    answer, lines, _ = run(member(0, "DELETE"), api)       # then the old one is deleted
+    assert answer["deploy_status_code"] == 0
+    assert lines[-1] == "not deleted: deployment resource 0 was replaced by a new resource of " \
+        "the same name, which owns application application/web now; objects kept"
+    assert CM_PATH in api.objects
+
