@@ -10,6 +10,10 @@ resource it came from (`Deployment.owner`). A DELETE from a resource that was re
 resource of the same name applied since) deletes nothing. A DELETE while other members are
 recorded takes this member off the record and deletes nothing (a group that shrinks, option
 group_delete: last); the last member's DELETE deletes the application (a stack delete).
+
+What a late member's check read may serve its own run: `run` calls `stale` whenever it reads
+the Lease again after deciding, and until then an acquire with the resourceVersion read before
+the check proves that no member wrote in between (pipeline.py keeps the check's plan).
 """
 from __future__ import annotations
 
@@ -59,9 +63,9 @@ def _client(run_ctx) -> LeaseClient:
 
 
 def run(run_ctx, mask, seconds: float, work: Callable[[], None],
-        check: Callable[[], bool]) -> bool:
-    """Apply as the holder, or answer as a follower; `work` is the whole run, `check` the
-    late member's read-only check. True when this member ran `work` (it applied)."""
+        check: Callable[[], bool], stale: Callable[[], None] = lambda: None) -> bool:
+    """Apply as the holder, or answer as a follower; `work` is the whole run, `check` the late member's
+    read-only check, `stale()` when the Lease is read again. True when this member ran `work`."""
     dep, emit = run_ctx.dep, run_ctx.emit
     client = _client(run_ctx)
     me = ha.Holder.me(dep.resource_name)
@@ -101,6 +105,7 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
                 emit(Progress(f"member {decision.holder} holds Lease {client.namespace}/"
                               f"{client.name}: waiting for its outcome"))
             following = True
+            stale()
             lease = follow(client, lease, run_ctx.deadline, decision.holder)
             continue
         if dep.action == "DELETE" and dep.options.group_delete == "last" and \
@@ -108,14 +113,20 @@ def run(run_ctx, mask, seconds: float, work: Callable[[], None],
             if leave(run_ctx, client, lease, me):
                 return False
             run_ctx.deadline.remaining()   # TimedOut past the deadline
-            lease = client.get()   # the record changed under us: decide again
+            lease = _again(client, stale)   # the record changed under us: decide again
             continue
         held = acquire(run_ctx, client, lease, me, seconds)
         if held is None:
-            lease = client.get()
+            lease = _again(client, stale)
             continue
         hold(run_ctx, client, held, me, mask, work)
         return True
+
+
+def _again(client: LeaseClient, stale: Callable[[], None]) -> Optional[dict]:
+    """The Lease read again: what was read before it (the check's facts) is stale."""
+    stale()
+    return client.get()
 
 
 def _dead(holder: str) -> bool:

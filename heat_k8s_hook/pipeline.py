@@ -148,11 +148,20 @@ def run_deployment(dep: Deployment, ctx: Context, emit: Emit) -> None:
     with open_run(dep, ctx, recorder or emit, manifests) as run_ctx:
         if recorder is not None:
             recorder.run_ctx = run_ctx  # it LISTs each scope once all its members are ready
+        # A late member's check gathers the facts; when it finds something to write and the
+        # Lease it was decided on is then acquired unchanged, the run goes on with that plan
+        # instead of reading the same inventory, discovery and LISTs again (coordinate.py).
+        checked: list = []
+
+        def check() -> bool:
+            checked[:] = [plan_for(run_ctx, manifests)]
+            return _settled(checked[0][0])
+
+        def work() -> None:
+            runner.run(run_ctx, (checked.pop() if checked else plan_for(run_ctx, manifests))[1])
         # one member of a group applies, the others answer with its outcome (coordinate.py)
-        applied = _phase(
-            "coordinate", coordinate.run, run_ctx, ctx.mask, ctx.settings.lease_duration,
-            lambda: runner.run(run_ctx, plan_for(run_ctx, manifests)[1]),
-            lambda: _settled(plan_for(run_ctx, manifests)[0]))
+        applied = _phase("coordinate", coordinate.run, run_ctx, ctx.mask,
+                         ctx.settings.lease_duration, work, check, checked.clear)
         if recorder is not None and applied:  # the proof for a fast re-delivery (fastpath.py)
             outcome.save(run_ctx, recorder, ctx.delivery_key, ctx.mask)
 
