@@ -201,8 +201,10 @@ class Applier:
 
     # -- validation, apply, delete ---------------------------------------------------------------
 
-    def _patch(self, item: Item, dry_run: bool, stand_in: str | None = None) -> tuple:
-        """Server-side apply; a dry run may stand the object in for one in another namespace."""
+    def _patch(self, item: Item, dry_run: bool, stand_in: str | None = None,
+               answer: bool = True) -> tuple:
+        """Server-side apply; a dry run may stand the object in for one in another namespace.
+        `answer=False`: the server's answer to a success is not decoded (None)."""
         body, namespace, force = item.body, item.ref.namespace, self.force
         if stand_in:
             body = dict(body, metadata=dict(body["metadata"], namespace=stand_in))
@@ -214,7 +216,7 @@ class Applier:
         data = json.dumps(body).encode()
         try:
             return self.cluster.request_full("PATCH", path, query, data, APPLY_PATCH,
-                                             timeout=self.timeout())
+                                             timeout=self.timeout(), answer=answer)
         except ApiError as exc:
             editors = self._hand_editors(item, exc) if not force else None
             if not editors:
@@ -226,7 +228,7 @@ class Applier:
         query["force"] = "true"
         try:
             return self.cluster.request_full("PATCH", path, query, data, APPLY_PATCH,
-                                             timeout=self.timeout())
+                                             timeout=self.timeout(), answer=answer)
         except ApiError as exc:
             raise ApplyRejected(f"{item.where()}: {self._explain(exc)}") from None
 
@@ -265,8 +267,11 @@ class Applier:
         namespace), so the API server validates them before anything is applied.
         """
         todo = [it for it in items if it.resource is not None and not skip(it)]
+        # An answer from the stand-in namespace is never compared with a live object: not
+        # decoded (half of a create's responses).
         answers = self._map(lambda it: self._patch(
-            it, True, stand_in if it.ref.namespace in missing else None), todo)
+            it, True, *((stand_in, False) if it.ref.namespace in missing else (None, True))),
+            todo)
         for it, (_status, obj) in zip(todo, answers):
             if it.ref.namespace not in missing:
                 self.dry[it.ref.key] = obj

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import quote, urlencode
 
-from heat_k8s_hook import retry
+from heat_k8s_hook import retry, tinykube
 from heat_k8s_hook.errors import (
     ApplyRejected,
     ClusterUnreachable,
@@ -197,10 +197,9 @@ class Cluster:
         self.credentials = credentials
         cfg = credentials.configuration()
         self._cfg = cfg
-        self.host = cfg.host.rstrip("/")
-        if hasattr(cfg, "tls"):  # tinykube.Plain
-            self._pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, ssl_context=cfg.tls,
-                                             server_hostname=cfg.server_name)
+        self.host = self._base = cfg.host.rstrip("/")   # _base: what request paths follow
+        if hasattr(cfg, "tls"):  # tinykube.Plain, keystone_auth.BearerConfiguration
+            self._pool, self._base = tinykube.one_server_pool(urllib3, cfg, pool_size)
         else:
             from kubernetes import client
             cfg.connection_pool_maxsize = pool_size
@@ -231,7 +230,7 @@ class Cluster:
 
     def _url(self, path: str, query: Mapping | None) -> str:
         q = {k: v for k, v in (query or {}).items() if v is not None}
-        return self.host + path + ("?" + urlencode(q) if q else "")
+        return self._base + path + ("?" + urlencode(q) if q else "")
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict,
               timeout: float, stream: bool = False):
@@ -258,9 +257,10 @@ class Cluster:
 
     def request_full(self, method: str, path: str, query: Mapping | None = None,
                      body: Any = None, content_type: str | None = None,
-                     timeout: float = 30.0, accept: str | None = None) -> tuple:
+                     timeout: float = 30.0, accept: str | None = None, answer: bool = True) -> tuple:
         """Like request, but returns (HTTP status, decoded answer): 201 tells a create apart.
-        `accept`: another Accept header (a LIST of metadata only: fastpath.METADATA_LIST)."""
+        `accept`: another Accept header (fastpath.METADATA_LIST); `answer=False`: the body of a
+        success is not decoded (None), for a caller that never reads it."""
         data = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -275,7 +275,7 @@ class Cluster:
             resp = self._send(method, url, data, self._headers(content_type, accept),
                               max(0.5, left))
             self.answered = True
-            return resp.status, self._decode(resp.status, resp.data, method, path)
+            return resp.status, self._decode(resp.status, resp.data, method, path, answer)
         try:
             return retry.call(attempt, method, end, self._cancelled(), self._retrying, clock)
         except HookError as exc:
@@ -302,9 +302,9 @@ class Cluster:
             "API server: %s; trying again in %.1fs (transient faults are retried until the "
             "deadline)", exc, wait)
 
-    def _decode(self, status: int, data: bytes, method: str, path: str) -> Any:
+    def _decode(self, status: int, data: bytes, method: str, path: str, answer: bool = True) -> Any:
         payload: Any = None
-        if data:
+        if data and (answer or not 200 <= status < 300):   # answer=False: not read if fine
             try:
                 payload = json.loads(data)
             except ValueError:

@@ -251,3 +251,17 @@ def _memfile(data: Optional[str]) -> str:
     fd = os.memfd_create("heat-k8s-hook", getattr(os, "MFD_CLOEXEC", 0))
     os.write(fd, base64.b64decode(data))
     return f"/proc/self/fd/{fd}"
+
+
+def one_server_pool(urllib3, cfg, size: int) -> tuple:
+    """cluster.Cluster's (urllib3 pool, base of request paths) for the one API server of `cfg`
+    (Plain, keystone_auth.BearerConfiguration): an https server's own connection pool, each
+    request sent with the server's path prefix only (a PoolManager parses every URL and looks
+    its pool up under a lock, for nothing with one server); else a PoolManager, whole URLs."""
+    url = urlsplit(cfg.host)
+    if url.scheme == "https" and url.hostname:
+        pool = urllib3.HTTPSConnectionPool(url.hostname, url.port or 443, maxsize=size,
+                                           ssl_context=cfg.tls, server_hostname=cfg.server_name)
+        return pool, url.path.rstrip("/")
+    return urllib3.PoolManager(num_pools=2, maxsize=size, ssl_context=cfg.tls,
+                               server_hostname=cfg.server_name), cfg.host.rstrip("/")
