@@ -70,15 +70,22 @@ def plan(current: Iterable[Mapping], markers: Iterable[Marker],
     present = {identity_of(c) for c in current if isinstance(c, Mapping)} - {None}
     done = set(settled)
     gone: dict = {}
+    carried: dict = {}   # identity -> the newest marker of a deployment still delivered
     for m in markers:
-        if m.id not in present_ids and m.id not in done:
+        if m.id in present_ids:
+            carried[m.identity] = max(carried.get(m.identity, (m.order, m.id)), (m.order, m.id))
+        elif m.id not in done:
             gone.setdefault(m.identity, []).append(m)
     delete, quiet, kept = [], [], []
     for identity, ms in sorted(gone.items()):
         newest = max(ms, key=lambda m: (m.order, m.id))
         if identity in present:
+            # A gone marker older than a delivered one's is settled: that one carries the
+            # application's DELETE. A newer one stays: when a replacement leaves before the
+            # resource it replaced (a stack delete during the replacement), its DELETE is the
+            # application's, and the older resource's would keep it ("replaced").
             kept.append((identity, "still delivered to this server"))
-            quiet += [m.id for m in ms]
+            quiet += [m.id for m in ms if (m.order, m.id) < carried.get(identity, (m.order, m.id))]
         elif newest.action == "DELETE" and newest.code == 0:
             kept.append((identity, "its DELETE already ran here"))
             quiet += [m.id for m in ms]

@@ -109,6 +109,36 @@ def test_the_replaced_resource_leaving_keeps_the_application(kubectl, hook_env, 
     assert deletes(kubectl) == before + 1
 
 
+def test_a_replacement_leaving_first_still_deletes_the_application(kubectl, hook_env, tmp_path):
+    """A stack delete during a replacement (Heat's name race in the e2e, or a user's cancel):
+    Heat deletes the new resource B first, so B leaves the metadata while A, the resource it
+    replaces, is still delivered; then A leaves. The application goes, once.
+
+    Seen red in the e2e (test_lifecycle's fix after a failure: the Deployment and Service
+    30 s after DELETE_COMPLETE) and here, with every gone marker of a delivered application
+    settled: B's marker was settled while A was delivered, then A's DELETE answered "replaced
+    by a new resource of the same name ... objects kept" and nothing was left to delete it."""
+    agent = Agent(tmp_path, hook_env)
+    stack, ns = f"s{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:8]}"
+    a, b = dep(ns, stack, "user-a"), dep(ns, stack, "user-b", pods="2")
+    agent.deliver([a])
+    assert agent.run(a, hook_env).code == 0
+    agent.deliver([a, b])   # the replacement runs while A is still in the metadata
+    assert agent.run(b, hook_env).code == 0
+    before = deletes(kubectl)
+    agent.deliver([a])      # the stack delete removed B first
+    kept = agent.absent("--foreground")
+    assert kept.returncode == 0 and "still delivered to this server" in kept.stderr, kept.stderr
+    assert deletes(kubectl) == before
+    agent.deliver([])       # then A
+    gone = agent.absent("--foreground")
+    assert gone.returncode == 0 and "DELETE answered 0" in gone.stderr, gone.stderr
+    assert "objects kept" not in gone.stderr, gone.stderr
+    assert kubectl.get("podtemplate", "tpl", "-n", ns) is None
+    assert deletes(kubectl) == before + 1
+    assert "DELETE answered" not in agent.absent("--foreground").stderr
+
+
 def test_the_agent_never_waits_for_it(kubectl, hook_env, tmp_path):
     """Without --foreground (as the agent runs it) it returns at once; the DELETE runs in a
     process of its own, and its log says what it did."""

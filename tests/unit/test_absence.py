@@ -28,14 +28,32 @@ def test_an_application_whose_deployments_all_left_is_deleted_with_its_newest_ma
 def test_a_later_action_or_a_replacement_still_delivered_keeps_it():
     """The same application is still in the metadata (an UPDATE's new id, a replacement's
     CREATE, another member or stack naming the same `application`)."""
-    ms = marks((payload("c1"), 1, 0))
+    ms = marks((payload("c1"), 1, 0), (payload("u2", "UPDATE"), 2, 0))
     plan = absence.plan([payload("u2", "UPDATE")], ms, [])
-    assert plan.delete == () and plan.settled == ("c1",)
+    assert plan.delete == () and plan.settled == ("c1",)   # u2's marker carries it now
     assert plan.kept == (("shop/1/shop-web_config", "still delivered to this server"),)
+    not_run_yet = absence.plan([payload("u2", "UPDATE")], ms[:1], [])
+    assert not_run_yet.delete == () and not_run_yet.settled == ()   # c1 still carries it
     named = {"application": "shop"}
     other_stack = absence.plan([payload("x", stack="other/2", options=named)],
                                marks((payload("c1", options=named), 1, 0)), [])
     assert other_stack.delete == ()
+
+
+def test_a_replacement_that_leaves_before_the_resource_it_replaced_still_deletes():
+    """A stack delete during a replacement: Heat deletes the new resource first, so its
+    deployment (b2, the newer marker) leaves while the replaced one (a1) is still delivered.
+    b2 is not settled then; when a1 leaves too, b2's DELETE runs (the Lease's owner: a1's
+    would answer "replaced by a new resource" and keep the application for good).
+
+    Seen in the e2e (test_lifecycle's fix after a failure, Heat's name race, then a stack
+    delete): the application stayed; red here with every gone marker of a delivered
+    application settled."""
+    ms = marks((payload("a1"), 1, 7), (payload("b2", resource="web"), 2, 0))
+    first = absence.plan([payload("a1")], ms, [])
+    assert first.delete == () and first.settled == ()
+    then = absence.plan([], ms, first.settled)
+    assert [m.id for m in then.delete] == ["b2"] and then.settled == ("a1",)
 
 
 def test_a_delete_that_ran_and_answered_0_is_settled_else_run_again():
