@@ -3,6 +3,7 @@
 
     bench/webhook_load.py                          10,000 reviews, 50 clients
     bench/webhook_load.py --reviews 2000 --json
+    bench/webhook_load.py --upstream ...           the same load on k8s-keystone-auth
 
 Needs tools/local-heat up and `tools/local-cluster webhook up` (for its TLS material and
 service credential, tools/cluster/tokenreview.sh). Starts a private webhook process on a free
@@ -25,6 +26,11 @@ review one byte a second (they must not hold anyone up), and a control thread ti
 own validation (GET /v3/auth/tokens with the service credential, for tokens the load does not
 use), the anchor for the uncached figure. Reports throughput, p50/p99 per kind, the webhook's
 RSS (VmRSS, VmHWM), its log's count of Keystone calls, errors and wrong answers.
+
+--upstream loads the upstream webhook k8s-keystone-auth instead (built by
+tools/cluster/keystone-auth.sh, started here on a free port with the same TLS material and the
+same Keystone, v1beta1 reviews on /webhook); it caches nothing, so every review of a valid token
+is two Keystone calls: keep such runs short.
 
 Mind the shared Keystone: the default mix (10% new, 5% bad of 10,000) is about 1,300
 validations from up to 50 clients at once, which saturated tools/local-heat's 4-worker Keystone
@@ -93,10 +99,12 @@ def review_body(token: str) -> bytes:
                        "spec": {"token": token}}).encode()
 
 
-MALFORMED = (b"not json", json.dumps({"apiVersion": "authentication.k8s.io/v1",
-                                       "kind": "Pod", "spec": {"token": "x"}}).encode(),
-             json.dumps({"apiVersion": "authentication.k8s.io/v1",
-                         "kind": "TokenReview", "spec": {}}).encode())
+def malformed() -> tuple:
+    """Not JSON, the wrong kind, no token (in the TokenReview version sent)."""
+    api = f"authentication.k8s.io/{VERSION}"
+    return (b"not json", json.dumps({"apiVersion": api, "kind": "Pod",
+                                     "spec": {"token": "x"}}).encode(),
+            json.dumps({"apiVersion": api, "kind": "TokenReview", "spec": {}}).encode())
 
 
 # --- the load (in worker processes) -----------------------------------------------------------
@@ -112,7 +120,9 @@ def check(job: tuple, status: int, data: bytes) -> str:
     kind, _, expect = job
     if kind == "malformed":
         return "" if status == 400 else f"malformed: HTTP {status}"
-    if status != 200:
+    # a "no" is 200 with authenticated false (ours), or 401 with the same body (k8s-keystone-auth;
+    # kube-apiserver refuses the token either way)
+    if status != 200 and not (status == 401 and kind in ("invalid", "revoked")):
         return f"{kind}: HTTP {status}"
     st = json.loads(data).get("status", {})
     if kind in ("cached", "new"):
@@ -143,6 +153,9 @@ def client_thread(port: int, env: dict, jobs: list, out: list) -> None:
             data = resp.read()
             wrong = check(job, resp.status, data)
             out.append((job[0], time.monotonic() - t, "wrong" if wrong else "ok", wrong))
+            if resp.will_close:
+                conn.close()
+                conn = None
         except (OSError, http.client.HTTPException, ValueError) as exc:
             out.append((job[0], time.monotonic() - t, "error", type(exc).__name__))
             if conn is not None:
@@ -265,6 +278,53 @@ class External:
         pass
 
 
+class Upstream(External):
+    """k8s-keystone-auth (tools/cluster/keystone-auth.sh builds it; the pinned version) started
+    here on a free port with the local wiring's server certificate and the local Keystone, as
+    tests/e2e/test_upstream_keystone_auth.py starts it; stopped by its pid at the end."""
+
+    def __init__(self, env: dict, tmp: pathlib.Path, auth_url: str):
+        build = subprocess.run([str(ROOT / "tools" / "cluster" / "keystone-auth.sh"), "build"],
+                               text=True, stdout=subprocess.PIPE)
+        if build.returncode != 0:
+            raise SystemExit("k8s-keystone-auth is not built (tools/cluster/keystone-auth.sh)")
+        binary = build.stdout.strip().splitlines()[-1]
+        tr_dir = pathlib.Path(env["TOKENREVIEW_CA"]).parent
+        port = free_port()
+        self.log_path = tmp / "k8s-keystone-auth.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [binary, "--listen", f"127.0.0.1:{port}", "--tls-cert-file", str(tr_dir / "server.crt"),
+             "--tls-private-key-file", str(tr_dir / "server.key"), "--keystone-url", auth_url],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(port, self.proc.pid)
+        ctx = tls_context(env)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"k8s-keystone-auth exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
+                conn.request("GET", "/healthz")   # no such handler: 404 once it listens
+                conn.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("k8s-keystone-auth did not answer within 60 s")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
 # --- Keystone ---------------------------------------------------------------------------------
 
 def rescoped(admin: KeystoneAdmin, base: str, project_id: str) -> str:
@@ -316,11 +376,17 @@ def main() -> int:
     ap.add_argument("--path", default="/", help="with --port: where it takes reviews "
                     "(k8s-keystone-auth: /webhook)")
     ap.add_argument("--api-version", default="v1", choices=("v1", "v1beta1"),
-                    help="TokenReview version sent (k8s-keystone-auth v1.33 answers v1beta1 only)")
+                    help="TokenReview version sent (k8s-keystone-auth answers v1beta1 only)")
+    ap.add_argument("--upstream", action="store_true", help="load the upstream k8s-keystone-auth "
+                    "(tools/cluster/keystone-auth.sh, started here on a free port against the "
+                    "same Keystone; implies --path /webhook --api-version v1beta1) instead of "
+                    "our webhook")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     global PATH, VERSION
     PATH, VERSION = args.path, args.api_version
+    if args.upstream:
+        PATH, VERSION = "/webhook", "v1beta1"
 
     tr_env = env_file(subprocess.run([str(ROOT / "tools" / "local-cluster"), "webhook", "env"],
                                      check=True, text=True, stdout=subprocess.PIPE).stdout.strip())
@@ -330,6 +396,7 @@ def main() -> int:
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="webhook-load-"))
     rng = random.Random(27)
     hook = None
+    stop = threading.Event()   # set at the end, or when the run is interrupted
     try:
         tag = uuid.uuid4().hex[:6]
         project = admin.project(f"wl-{tag}")
@@ -358,7 +425,8 @@ def main() -> int:
         log(f"issued in {time.monotonic() - t:.1f}s")
         cached = members   # their password tokens, warmed below
 
-        hook = (External(args.port, args.pid) if args.port else
+        hook = (Upstream(tr_env, tmp, auth_url) if args.upstream else
+                External(args.port, args.pid) if args.port else
                 Webhook(tr_env, tmp, args.cache_ttl))
         ctx = tls_context(tr_env)
         for _user, tok in cached:   # warm: the cached set and every member's groups
@@ -376,12 +444,11 @@ def main() -> int:
                 [("new", tok, expect(u)) for u, tok in new] +
                 [("invalid", "gAAAAA" + uuid.uuid4().hex * 3, None) for _ in range(n_invalid)] +
                 [("revoked", revoked[i % len(revoked)][1], None) for i in range(n_revoked)] +
-                [("malformed", MALFORMED[i % 3], None) for i in range(n_malformed)])
+                [("malformed", malformed()[i % 3], None) for i in range(n_malformed)])
         rng.shuffle(jobs)
         per_client = [jobs[i::args.clients] for i in range(args.clients)]
         per_proc = [per_client[i::args.procs] for i in range(args.procs)]
 
-        stop = threading.Event()
         slow_out: list = []
         slow = [threading.Thread(target=slow_client, args=(hook.port, tr_env, cached[0][1],
                                                            stop, slow_out), daemon=True)
@@ -416,6 +483,7 @@ def main() -> int:
         calls = hook.keystone_calls() - calls_before
         alive = hook.alive()
     finally:
+        stop.set()
         if hook is not None:
             hook.stop()
         admin.cleanup()
@@ -424,16 +492,20 @@ def main() -> int:
     for kind in KINDS:
         lat = [r[1] * 1000 for r in results if r[0] == kind]
         by_kind[kind] = {"n": len(lat), "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
-                         "max_ms": max(lat) if lat else None}
+                         "max_ms": max(lat) if lat else None,
+                         "errors": sum(1 for r in results if r[0] == kind and r[2] == "error"),
+                         "wrong": sum(1 for r in results if r[0] == kind and r[2] == "wrong")}
     errors = [r[3] for r in results if r[2] == "error"]
     wrong = [r[3] for r in results if r[2] == "wrong"]
     ks_ms = [x * 1000 for x in ks_times]
     report = {
+        "webhook": "k8s-keystone-auth" if args.upstream else
+        f"port {args.port}" if args.port else "heat_k8s_hook.tokenreview",
         "reviews": len(results), "clients": args.clients, "procs": args.procs,
         "seconds": round(elapsed, 2), "throughput_per_s": round(len(results) / elapsed, 1),
         "kinds": by_kind, "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
         "wrong_answers": len(wrong), "wrong_kinds": sorted(set(wrong))[:5],
-        "keystone_calls": calls,
+        "keystone_calls": calls if isinstance(hook, Webhook) else None,   # from our log only
         "keystone_validation_ms": {"n": len(ks_ms), "p50": pct(ks_ms, 0.5),
                                    "p99": pct(ks_ms, 0.99),
                                    "mean": statistics.mean(ks_ms) if ks_ms else None},
