@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Write a one-layer OCI image archive that `ctr images import` takes (issue 28).
+"""Write a one-layer image archive that `ctr images import` and `docker load` both take (issue 28).
 
     mkimage.py OUT.tar NAME ROOTFS_DIR [--entrypoint JSON] [--cmd JSON] [--env K=V ...]
+    mkimage.py OUT.tar NAME --busybox   # the rootfs: this host's static busybox, an applet link each
 
-No registry is reachable here, so the real node's images are made locally: the layer is an
-uncompressed tar of ROOTFS_DIR (numeric owners, fixed mtimes, sorted: the same bytes every
-time), the image is named by the `io.containerd.image.name` annotation of index.json.
+No registry is reachable here, so the images are made locally: the layer is an uncompressed tar
+of the rootfs (numeric owners, fixed mtimes, sorted: the same bytes every time, so the same
+image digest wherever it is made). The archive is an OCI layout (index.json, named by its
+`io.containerd.image.name` annotation) and a docker-archive (manifest.json, for Debian's
+dockerd 20.10, which loads no OCI layout) over the same blobs: the real node's containerd
+(tools/cluster/realnode.sh) and the compose backend's dockerd (tools/local-docker) run one image
+with one config digest (docker's image ID).
 """
 import argparse
 import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
+import tempfile
 
 
 def layer_tar(root):
@@ -36,6 +43,25 @@ def layer_tar(root):
     return buf.getvalue()
 
 
+def busybox_rootfs(root):
+    """The local/busybox rootfs: /bin/busybox (busybox-static, pinned in tools/versions.env) and
+    a link per applet (sh, httpd, wget, nc, ...), /tmp, /www, /data, passwd and group."""
+    for d in ("bin", "tmp", "www", "data", "etc"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    busybox = os.path.join(root, "bin", "busybox")
+    shutil.copy("/bin/busybox", busybox)
+    os.chmod(busybox, 0o755)
+    applets = os.popen(busybox + " --list").read().split()
+    for applet in applets:
+        if applet != "busybox":
+            os.symlink("busybox", os.path.join(root, "bin", applet))
+    with open(os.path.join(root, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+    with open(os.path.join(root, "etc", "group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+
+
 def blob(out, data):
     digest = hashlib.sha256(data).hexdigest()
     info = tarfile.TarInfo("blobs/sha256/" + digest)
@@ -48,12 +74,23 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("name")
-    p.add_argument("rootfs")
+    p.add_argument("rootfs", nargs="?")
+    p.add_argument("--busybox", action="store_true", help="make the rootfs from /bin/busybox")
     p.add_argument("--entrypoint", default=None)
     p.add_argument("--cmd", default=None)
     p.add_argument("--env", action="append", default=[])
     a = p.parse_args()
-    layer = layer_tar(a.rootfs)
+    if a.busybox == bool(a.rootfs):
+        p.error("give ROOTFS_DIR or --busybox")
+    if a.busybox:
+        a.cmd = a.cmd or '["sh"]'
+        a.env = a.env or ["PATH=/bin"]
+        with tempfile.TemporaryDirectory() as root:
+            os.chmod(root, 0o755)
+            busybox_rootfs(root)
+            layer = layer_tar(root)
+    else:
+        layer = layer_tar(a.rootfs)
     diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
     cfg = {"Env": a.env or ["PATH=/bin:/sbin:/usr/bin:/usr/sbin"]}
     if a.entrypoint:
@@ -89,7 +126,12 @@ def main():
                                 "org.opencontainers.image.ref.name": a.name.rsplit(":", 1)[-1]},
             }],
         }, sort_keys=True).encode()
-        for name, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index)):
+        docker_name = a.name[len("docker.io/"):] if a.name.startswith("docker.io/") else a.name
+        docker = json.dumps([{"Config": "blobs/sha256/" + config_digest.split(":", 1)[1],
+                              "RepoTags": [docker_name],
+                              "Layers": ["blobs/sha256/" + layer_digest.split(":", 1)[1]]}]).encode()
+        for name, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index),
+                           ("manifest.json", docker)):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             out.addfile(info, io.BytesIO(data))

@@ -117,18 +117,9 @@ rn_images() {
         rm -rf "$dir"
     fi
     if [ ! -s "$RN_IMAGES/busybox-$RN_BUSYBOX_VERSION.tar" ]; then
-        # As tools/local-docker's local/busybox: the static busybox, a link per applet.
-        dir=$(mktemp -d)
-        mkdir -p "$dir/bin" "$dir/tmp" "$dir/www" "$dir/data" "$dir/etc"
-        chmod 1777 "$dir/tmp"
-        cp /bin/busybox "$dir/bin/busybox"
-        local a
-        for a in $("$dir/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$dir/bin/$a"; done
-        printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$dir/etc/passwd"
-        printf 'root:x:0:\nnogroup:x:65534:\n' > "$dir/etc/group"
+        # The same image as tools/local-docker's local/busybox (one recipe, the same digest).
         python3 "$here/cluster/mkimage.py" "$RN_IMAGES/busybox-$RN_BUSYBOX_VERSION.tar" "docker.io/$RN_BUSYBOX_IMAGE" \
-            "$dir" --cmd '["sh"]' --env PATH=/bin >/dev/null || die "making the busybox image failed"
-        rm -rf "$dir"
+            --busybox >/dev/null || die "making the busybox image failed"
     fi
 }
 
