@@ -638,13 +638,29 @@ def _restarts_and_exit(status: Mapping) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _backing_off(pod: Mapping, status: Mapping) -> bool:
+    """A container that exited non-zero again after a restart, not running: the kubelet is in
+    its restart back-off. A real kubelet keeps `state.terminated` through the first back-off
+    (10 s) and says `waiting: CrashLoopBackOff` only later (issue 28, measured on the real
+    node); the first exit restarts at once, so `restartCount` 0 is never matched."""
+    term = _get(status, "state.terminated")
+    restarts = status.get("restartCount")
+    code = term.get("exitCode") if isinstance(term, Mapping) else None
+    return (isinstance(code, int) and not isinstance(code, bool) and code != 0
+            and isinstance(restarts, int) and not isinstance(restarts, bool) and restarts >= 1
+            and _get(pod, "spec.restartPolicy") != "Never")
+
+
 def _container_failure(pod: Mapping) -> str | None:
-    """The first container waiting for a reason that waiting will not fix."""
+    """The first container waiting for a reason that waiting will not fix, or backing off."""
     for status in _container_statuses(pod):
         waiting = _get(status, "state.waiting")
-        if not isinstance(waiting, Mapping) or waiting.get("reason") not in FAILING_WAITING_REASONS:
+        if isinstance(waiting, Mapping) and waiting.get("reason") in FAILING_WAITING_REASONS:
+            cause = _explain(waiting)
+        elif _backing_off(pod, status):
+            cause = "CrashLoopBackOff: exited again after a restart, restarting after a back-off"
+        else:
             continue
-        cause = _explain(waiting)
         return (f"pod {_name(pod)} container {status.get('name') or '?'}: {cause}"
                 f"{_restarts_and_exit(status)}")
     return None

@@ -77,6 +77,38 @@ def test_a_deployment_fails_with_the_oom_kill_named():
     assert verdict.status is Status.FAILED and "last exit code 137: OOMKilled" in verdict.message
 
 
+# The kubelet's first back-off: after the second exit the status stays `terminated` (restart
+# count 1) for 10 s before it says `waiting: CrashLoopBackOff` (measured: exit at 2.4 s,
+# restarted at once, second exit at 4.5 s, CrashLoopBackOff only later).
+BACKING_OFF = {
+    "restartCount": 1, "ready": False, "started": False,
+    "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}},
+    "state": {"terminated": {"exitCode": 1, "reason": "Error",
+                             "startedAt": "2026-12-05T07:30:03Z",
+                             "finishedAt": "2026-12-05T07:30:04Z"}},
+}
+
+
+def test_the_first_back_off_is_a_crash_loop_already():
+    cause = pod_failure(pod("web-dd5d776c7-a1", BACKING_OFF), NOW)
+    assert cause == ("pod web-dd5d776c7-a1 container main: CrashLoopBackOff: exited again after "
+                     "a restart, restarting after a back-off (last exit code 1: Error, 1 restart)")
+    verdict = workload_failure(deployment({"replicas": 1, "updatedReplicas": 1}),
+                               [pod("web-dd5d776c7-a1", BACKING_OFF)], NOW)
+    assert verdict.status is Status.FAILED and "last exit code 1: Error" in verdict.message
+
+
+def test_a_first_exit_a_clean_exit_or_restart_policy_never_is_not_a_back_off():
+    first = dict(BACKING_OFF, restartCount=0)   # restarted at once: it may still come up
+    clean = dict(BACKING_OFF, state={"terminated": {"exitCode": 0, "reason": "Completed"}})
+    running = dict(BACKING_OFF, state={"running": {"startedAt": "2026-12-05T07:30:05Z"}})
+    for status in (first, clean, running):
+        assert pod_failure(pod("web-dd5d776c7-a1", status), NOW) is None, status
+    never = pod("job-a1", BACKING_OFF, phase="Failed")
+    never["spec"] = {"restartPolicy": "Never"}   # a Job's: its own rules count the failures
+    assert "restarting after a back-off" not in (pod_failure(never, NOW) or "")
+
+
 # -- 2. A readiness probe that never passes: the timeout names the pod --------------------------
 
 NOT_READY = {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
