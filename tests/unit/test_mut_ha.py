@@ -2,6 +2,7 @@
 is, when its claim lapses, what a recorded outcome keeps, and the Lease bodies' edges."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -195,3 +196,164 @@ def test_a_repeated_input_name_keeps_its_order_in_the_generation():
     second = delivery([{"name": "a", "value": "1"}, {"name": "a", "value": "2"}])
     assert first.inputs["a"] != second.inputs["a"]              # the last one wins
     assert first.generation != second.generation
+
+
+def test_the_generation_ignores_the_order_of_keys_in_options_and_config():
+    one = ha.generation({"kind": "X", "data": {"a": 1}}, {"timeout": 10, "wait": True}, [], "CREATE")
+    two = ha.generation({"data": {"a": 1}, "kind": "X"}, {"wait": True, "timeout": 10}, [], "CREATE")
+    assert one == two
+    assert one != ha.generation({"kind": "X", "data": {"a": 1}}, {"timeout": 10, "wait": False},
+                                [], "CREATE")
+
+
+# -- Lease bodies: claim, release, members ---------------------------------------------------
+
+def test_each_claim_counts_one_more_transition():
+    seen = lease("", {"leaseTransitions": 4, "renewTime": ha.micro_time(NOW - 60)})
+    claimed = ha.acquire_body(seen, "heat-x", "ns", "s/1/app", ha.Holder("1", "h", 2), "g", 15,
+                              NOW)
+    assert claimed["spec"]["leaseTransitions"] == 5
+    again = ha.acquire_body(claimed, "heat-x", "ns", "s/1/app", ha.Holder("2", "h", 3), "g", 15,
+                            NOW)
+    assert again["spec"]["leaseTransitions"] == 6
+
+
+def test_a_claim_names_the_lease_its_generation_and_identity():
+    claimed = ha.acquire_body(None, "heat-x", "records", "s/1/app", ha.Holder("1", "h", 2), "g7",
+                              15, NOW)
+    assert claimed["metadata"] == {"name": "heat-x", "namespace": "records", "annotations": {
+        ha.GENERATION: "g7", ha.IDENTITY: "s/1/app"}}
+    assert ha.describe(claimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
+    done = ha.Outcome("g6", 0, applier="0@h:1", action="CREATE")
+    reclaimed = ha.acquire_body(lease(outcome=done), "heat-x", "records", "s/1/app",
+                                ha.Holder("1", "h", 2), "g7", 15, NOW)
+    assert reclaimed["metadata"]["annotations"] == {ha.OUTCOME: done.encode(), ha.GENERATION: "g7",
+                                                    ha.IDENTITY: "s/1/app"}
+    assert ha.describe(reclaimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
+
+
+def test_a_claim_is_a_lease_the_api_server_accepts():
+    """The body as coordination.k8s.io/v1 defines it (the in-memory server does not check)."""
+    claimed = ha.acquire_body(None, "heat-x", "records", "s/1/app", ha.Holder("1", "h", 2), "g7",
+                              20, NOW)
+    assert (claimed["apiVersion"], claimed["kind"]) == ("coordination.k8s.io/v1", "Lease")
+    spec = claimed["spec"]
+    assert set(spec) == {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime",
+                         "leaseTransitions"}
+    assert spec["holderIdentity"] == "1@h:2" and spec["leaseDurationSeconds"] == 20
+    assert ha.parse_time(spec["acquireTime"]) == ha.parse_time(spec["renewTime"]) == NOW
+    assert ha.expires_at(claimed) == NOW + 20
+
+
+def test_the_record_keeps_at_most_max_record_lines_changes():
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "n", "name": "c"}
+
+    def kept(n):
+        out = ha.Outcome("g", 0, tuple((dict(ref, name=f"c{i}"), "created") for i in range(n)))
+        return ha.Outcome.decode(out.encode()).changes
+    assert len(kept(ha.MAX_RECORD_LINES)) == ha.MAX_RECORD_LINES
+    cut = kept(ha.MAX_RECORD_LINES + 1)
+    assert len(cut) == ha.MAX_RECORD_LINES and cut[-1][0]["name"] == f"c{ha.MAX_RECORD_LINES - 1}"
+
+
+def test_release_frees_the_claim_and_keeps_the_rest():
+    held = ha.acquire_body(None, "heat-x", "records", "s/1/app", ha.Holder("0", "h", 1), "g", 15,
+                           NOW)
+    held["metadata"]["resourceVersion"] = "9"
+    done = ha.Outcome("g", 0, applier="0@h:1", action="CREATE")
+    freed = ha.release_body(held, done)
+    assert freed["spec"] == {k: v for k, v in held["spec"].items() if k != "holderIdentity"}
+    assert (freed["apiVersion"], freed["kind"]) == ("coordination.k8s.io/v1", "Lease")
+    assert freed["metadata"]["resourceVersion"] == "9"
+    assert freed["metadata"]["annotations"][ha.GENERATION] == "g"
+    assert ha.outcome_of(freed) == done and ha.members_of(freed) == ("0",)
+    assert ha.describe(freed, NOW) == "lease: free; generation g (CREATE) applied by 0@h:1, code 0"
+    gone = ha.release_body(held, ha.Outcome("g", 0, applier="0@h:1", action="DELETE"))
+    assert ha.members_of(gone) == () and ha.outcome_of(gone).action == "DELETE"
+
+
+def test_a_member_name_is_kept_whole_up_to_the_limit_then_cut_with_a_hash():
+    exact = "m" * ha.MAX_MEMBER_CHARS
+    assert ha.member_key(exact) == exact
+    longer = exact + "x"
+    key = ha.member_key(longer)
+    assert len(key) == ha.MAX_MEMBER_CHARS and key != ha.member_key(exact + "y")
+    head, tilde, digest = key.rpartition("~")
+    assert tilde and longer.startswith(head) and len(digest) == 16
+    assert all(c in "0123456789abcdef" for c in digest)
+    assert ha.member_key("é" * 200) != ha.member_key("è" * 200)
+
+
+def with_members_annotation(text):
+    return lease(annotations={ha.MEMBERS: text})
+
+
+def test_members_are_sorted_unique_non_empty_names():
+    assert ha.members_of(with_members_annotation('["b", "a", "b", "", 7, null]')) == ("a", "b")
+    assert ha.members_of(with_members_annotation('{"a": 1}')) == ()
+    assert ha.members_of(with_members_annotation("")) == ()
+    assert ha.members_of(None) == ()
+
+
+def test_a_legacy_lease_knows_its_applier_unless_it_deleted():
+    applied = ha.Outcome("g", 0, applier="0@h:1", action="UPDATE")
+    assert ha.members_of(lease(outcome=applied)) == ("0",)
+    assert ha.members_of(lease(outcome=ha.Outcome("g", 0, applier="0@h:1", action="DELETE"))) == ()
+    assert ha.members_of(lease(outcome=ha.Outcome("g", 0, applier="junk", action="UPDATE"))) == ()
+    long = "w" * (ha.MAX_MEMBER_CHARS + 5)
+    legacy = lease(outcome=ha.Outcome("g", 0, applier=f"{long}@h:1", action="UPDATE"))
+    assert ha.members_of(legacy) == (ha.member_key(long),)
+    assert ha.others(legacy, long) == ()
+
+
+def test_owners_are_read_only_from_a_map_of_strings():
+    def owners(text):
+        return ha.owner_of(lease(annotations={ha.MEMBERS: '["0"]', ha.OWNERS: text}), "0")
+    assert owners('{"0": "a0"}') == "a0"
+    assert owners('{"0": 7}') == ""
+    assert owners('["0"]') == ""
+    assert owners("{bad") == ""
+    assert owners("") == ""
+
+
+def test_with_member_adds_and_removes_with_its_owner():
+    base = lease(annotations={ha.MEMBERS: '["0"]', ha.OWNERS: '{"0": "a0"}'})
+    added = ha.with_member(base, "1", True, "a1")
+    assert ha.members_of(added) == ("0", "1")
+    assert ha.owner_of(added, "1") == "a1" and ha.owner_of(added, "0") == "a0"
+    assert added["metadata"]["resourceVersion"] == "7"
+    assert {k: v for k, v in added.items() if k != "metadata"} == \
+        {k: v for k, v in base.items() if k != "metadata"}          # the claim itself kept
+    removed = ha.with_member(added, "0", False)
+    assert ha.members_of(removed) == ("1",) and ha.owner_of(removed, "0") == ""
+    assert ha.with_member(removed, "1", True, "a1") is None      # nothing changes: no write
+    plain = lease(annotations={ha.MEMBERS: '["0"]'})
+    joined = ha.with_member(plain, "1", True)                    # no owner: none recorded
+    assert ha.OWNERS not in joined["metadata"]["annotations"]
+    assert ha.members_of(joined) == ("0", "1")
+    owned_off = ha.with_member(base, "0", False)                 # the last owner leaves
+    assert owned_off["metadata"]["annotations"][ha.OWNERS] == "{}"
+    assert ha.members_of(owned_off) == ()
+
+
+def test_a_full_record_takes_no_new_owner_or_member():
+    names = [str(i) for i in range(ha.MAX_MEMBERS)]
+    full = lease(annotations={ha.MEMBERS: json.dumps(names)})
+    assert ha.with_member(full, "new", True, "o") is None
+    assert ha.owner_of(ha.with_member(full, "0", True, "o0"), "0") == "o0"   # a recorded one may
+    one_short = lease(annotations={ha.MEMBERS: json.dumps(names[1:])})
+    assert ha.members_of(ha.with_member(one_short, "new", True, "o")) == tuple(
+        sorted(names[1:] + ["new"]))
+
+
+def test_a_holder_is_parsed_from_its_last_at_and_colon():
+    assert ha.Holder.parse("a@b@host:1:2") == ha.Holder("a@b", "host:1", 2)
+    assert ha.Holder.parse("@h:1") == ha.Holder("", "h", 1)
+    for junk in ("", None, "m@h", "m:1", "m@h:", "m@h:x1"):
+        assert ha.Holder.parse(junk) is None, junk
+
+
+def test_micro_time_has_microseconds_in_utc():
+    assert ha.parse_time(ha.micro_time(NOW + 0.25)) == NOW + 0.25
+    stamp = ha.micro_time(NOW + 0.000123)
+    assert stamp.endswith("Z") and stamp[-8:-1] == ".000123"
