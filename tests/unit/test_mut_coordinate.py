@@ -5,14 +5,18 @@ the application to others."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 
 from fakeapi import FakeApiServer
 from wiring import deployment, through_pipeline
 
-from heat_k8s_hook import ha
+from heat_k8s_hook import coordinate, ha
 from heat_k8s_hook.deployment import load_deployment
 from heat_k8s_hook.inventory import NAMESPACE, parent_name
 
@@ -99,12 +103,12 @@ def test_a_redelivery_to_the_applier_runs_with_nothing_to_write_and_no_claim():
 
 # -- a follower: the holder's failure is its answer ----------------------------------------------
 
-def held_elsewhere(api: FakeApiServer, dep: dict, holder: str) -> dict:
+def held_elsewhere(api: FakeApiServer, dep: dict, holder: str, seconds: int = 15) -> dict:
     api.request("POST", "/api/v1/namespaces",
                 body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     d = loaded(dep)
     body = ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
-                           ha.Holder.parse(holder), d.generation, 15, time.time())
+                           ha.Holder.parse(holder), d.generation, seconds, time.time())
     return api.request("POST", LEASES, body=body)
 
 
@@ -168,3 +172,97 @@ def test_a_replaced_resources_delete_keeps_the_objects():
         "the same name, which owns application application/web now; objects kept"
     assert CM_PATH in api.objects
 
+
+
+class RacingApiServer(FakeApiServer):
+    """Another member writes the Lease just before this member's next update (a 409)."""
+
+    def __init__(self):
+        super().__init__()
+        self.races = 0
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if self.races and method == "PUT" and path.startswith(LEASES):
+            self.races -= 1
+            with self.lock:
+                self._stamp(self.objects[path], False)   # a new resourceVersion: ours is stale
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_a_leave_that_lost_a_race_reads_the_lease_again_and_leaves():
+    api = RacingApiServer()
+    run(member(0), api)
+    run(member(1), api)
+    run(member(2), api)
+    api.races = 1
+    answer, lines, writes = run(member(1, "DELETE", {"group_delete": "last"}), api)
+    assert answer["deploy_status_code"] == 0
+    assert lines[-1] == "left application application/web; members 0, 2 remain; objects kept"
+    assert ha.members_of(lease_of(api, member(0))) == ("0", "2")
+    # the update that lost (409), then the one on the Lease read again; nothing else
+    assert [w.split("?")[0] for w in writes] == [f"PUT {LEASES}/{done_name(api)}"] * 2
+
+
+def test_a_holder_on_this_host_whose_process_is_gone_is_taken_over_at_once():
+    api = FakeApiServer()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()                                   # its pid names no process now
+    holder = f"0@{socket.gethostname()}:{child.pid}"
+    held_elsewhere(api, member(1), holder, seconds=60)
+    started = time.monotonic()
+    answer, lines, _ = run(member(1, options={"timeout": 3}), api)
+    assert answer["deploy_status_code"] == 0, answer
+    assert time.monotonic() - started < 3
+    assert any(line.startswith(f"applied by this member, {ha.Holder.me('1')} ") for line in lines)
+    assert ha.outcome_of(lease_of(api, member(1))).member == "1"
+
+
+def test_following_past_the_deadline_names_the_holder_and_the_lease():
+    api = FakeApiServer()
+    holder = "0@another-host.example:1"
+    held = held_elsewhere(api, member(1), holder, seconds=60)
+    answer, lines, writes = run(member(1, options={"timeout": 1}), api)
+    assert answer["deploy_status_code"] == 7
+    assert lines[-1] == f"ERROR: deadline of 1s passed while member {holder} applied " \
+        f"(Lease {NAMESPACE}/{held['metadata']['name']}) [phase: wait for applier]"
+    assert not any("configmaps" in w for w in writes)
+
+
+class TimedWatchApiServer(FakeApiServer):
+    """Records how long each watch of the Lease was asked to last."""
+
+    def __init__(self):
+        super().__init__()
+        self.watched: list = []
+
+    def watch(self, path, query, timeout):
+        if path.startswith(LEASES):
+            self.watched.append(timeout)
+        return super().watch(path, query, timeout)
+
+
+def follow_a_claim_lapsing_in_2s(holder: str) -> tuple:
+    api = TimedWatchApiServer()
+    api.request("POST", "/api/v1/namespaces",
+                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    d = loaded(member(1))
+    body = ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
+                           ha.Holder.parse(holder), d.generation, 15, time.time() - 13)
+    api.request("POST", LEASES, body=body)
+    answer, lines, _ = run(member(1), api)
+    return answer, lines, api.watched
+
+
+def test_a_follower_watches_until_the_claim_lapses_and_no_longer():
+    answer, lines, watched = follow_a_claim_lapsing_in_2s("0@another-host.example:1")
+    assert answer["deploy_status_code"] == 0, answer     # then takes over (deadline 10 s)
+    assert any(line.startswith(f"applied by this member, {ha.Holder.me('1')} ") for line in lines)
+    assert 2.0 < watched[0] <= 2.5                        # the lapse and half a second
+    assert min(watched) == 1.0 and max(watched) <= 2.5     # never shorter than a second
+
+
+def test_a_holder_on_this_host_is_looked_at_every_second():
+    answer, _, watched = follow_a_claim_lapsing_in_2s(f"0@{socket.gethostname()}:{os.getpid()}")
+    assert answer["deploy_status_code"] == 0, answer
+    assert watched and max(watched) == coordinate.LOCAL_RECHECK == 1.0
