@@ -14,9 +14,10 @@ import threading
 import time
 
 from fakeapi import FakeApiServer
-from wiring import deployment, through_pipeline
+from wiring import deployment, through_hook, through_pipeline
 
 from heat_k8s_hook import coordinate, ha
+from heat_k8s_hook.cluster import ApiError
 from heat_k8s_hook.deployment import load_deployment
 from heat_k8s_hook.inventory import NAMESPACE, parent_name
 
@@ -266,3 +267,157 @@ def test_a_holder_on_this_host_is_looked_at_every_second():
     answer, _, watched = follow_a_claim_lapsing_in_2s(f"0@{socket.gethostname()}:{os.getpid()}")
     assert answer["deploy_status_code"] == 0, answer
     assert watched and max(watched) == coordinate.LOCAL_RECHECK == 1.0
+
+
+class LeaseWritesApiServer(RacingApiServer):
+    """Keeps each Lease write's body, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.lease_bodies: list = []
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if method in ("POST", "PUT") and path.startswith(LEASES):
+            self.lease_bodies.append((method, json.loads(json.dumps(body))))
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_the_claim_names_this_member_its_generation_and_the_application():
+    api = LeaseWritesApiServer()
+    run(member(1), api)
+    method, claim = api.lease_bodies[0]
+    d = loaded(member(1))
+    assert method == "POST"
+    assert claim["spec"]["holderIdentity"] == str(ha.Holder.me("1"))
+    assert claim["metadata"]["namespace"] == NAMESPACE
+    assert claim["metadata"]["name"] == parent_name(d.slug)
+    assert claim["metadata"]["annotations"][ha.GENERATION] == d.generation
+    assert claim["metadata"]["annotations"][ha.IDENTITY] == d.identity == "application/web"
+    assert ha.owner_of(claim, "1") == d.owner
+
+
+def test_a_late_member_is_recorded_with_the_resource_it_came_from():
+    api, _ = applied_by_0()
+    run(member(1), api)
+    assert ha.owner_of(lease_of(api, member(1)), "1") == loaded(member(1)).owner
+    assert ha.owner_of(lease_of(api, member(1)), "0") == loaded(member(0)).owner
+
+
+def test_a_late_member_that_lost_a_race_to_record_itself_reads_again_and_records():
+    api = RacingApiServer()
+    run(member(0), api)
+    api.races = 1
+    answer, lines, writes = run(member(1), api)
+    assert answer["deploy_status_code"] == 0
+    assert ha.members_of(lease_of(api, member(1))) == ("0", "1")
+    assert len(writes) == 2 and all(w.startswith(f"PUT {LEASES}/") for w in writes)
+
+
+def test_a_member_past_the_record_limit_answers_and_says_it_is_not_recorded():
+    api, _ = applied_by_0()
+    live = lease_of(api, member(0))
+    names = [str(i) for i in range(ha.MAX_MEMBERS)]
+    live["metadata"]["annotations"][ha.MEMBERS] = json.dumps(names)
+    answer, lines, writes = run(member("new"), api)
+    assert answer["deploy_status_code"] == 0
+    assert f"not recorded as a member on Lease {NAMESPACE}/{done_name(api)}: it records " \
+        f"{ha.MAX_MEMBERS} already" in lines
+    assert writes == []
+
+
+OUTPUT_CM = CM.replace("data: {a: '1'}", "data: {a: '1', addr: 10.0.0.7}")
+
+
+def test_a_late_member_answers_with_the_appliers_outputs():
+    api = FakeApiServer()
+    options = {"outputs": {"addr": "ConfigMap/web:{.data.addr}"}}
+    first = member(0, options=options)
+    first["config"] = OUTPUT_CM
+    applied, _, _ = run(first, api)
+    assert applied["addr"] == "10.0.0.7", applied
+    late = member(1, options=options)
+    late["config"] = OUTPUT_CM
+    answer, lines, _ = run(late, api)
+    assert any("answers with its outcome" in line for line in lines)
+    assert answer["addr"] == applied["addr"]
+
+
+class BrokenWatchApiServer(FakeApiServer):
+    """The first watch of the Lease breaks (a 500), as a dropped connection would."""
+
+    def __init__(self):
+        super().__init__()
+        self.broken = 1
+
+    def watch(self, path, query, timeout):
+        if path.startswith(LEASES) and self.broken:
+            self.broken -= 1
+            raise ApiError(500, "InternalError", "the watch broke")
+        return super().watch(path, query, timeout)
+
+
+def follow_a_broken_watch(monkeypatch, timeout: float) -> tuple:
+    api = BrokenWatchApiServer()
+    held_elsewhere(api, member(1), "0@another-host.example:1", seconds=60)
+    slept: list = []
+    real_sleep = time.sleep
+
+    def sleep(seconds):
+        slept.append(seconds)
+        real_sleep(min(seconds, 0.05))
+    monkeypatch.setattr(coordinate.time, "sleep", sleep)
+    answer, _, _ = run(member(1, options={"timeout": timeout}), api)
+    monkeypatch.undo()
+    return answer, [s for s in slept if s > 0.03]   # the fake watch's own 0.02 s left out
+
+
+def test_a_broken_watch_is_watched_again_after_a_second(monkeypatch):
+    answer, slept = follow_a_broken_watch(monkeypatch, 3)
+    assert answer["deploy_status_code"] == 7          # the holder never released
+    assert slept[0] == 1.0
+
+
+def test_a_broken_watch_near_the_deadline_sleeps_only_until_it(monkeypatch):
+    answer, slept = follow_a_broken_watch(monkeypatch, 1)
+    assert answer["deploy_status_code"] == 7
+    assert slept and slept[0] < 0.9   # what was left of the deadline, less 0.1 s
+
+
+def test_the_record_names_the_appliers_deployment_action_and_no_error():
+    api = FakeApiServer()
+    dep = dict(member(0), id="deployment-id-0")
+    run(dep, api)
+    done = ha.outcome_of(lease_of(api, dep))
+    assert (done.deployment_id, done.action, done.stack, done.error, done.code) == \
+        ("deployment-id-0", "CREATE", "s/1", "", 0)
+
+
+def test_a_failed_run_records_its_code_and_its_error_line():
+    api = FakeApiServer()
+    dep = member(0)
+    dep["config"] = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: " \
+        "default}\n"
+    answer, lines, _ = run(dep, api)
+    assert answer["deploy_status_code"] not in (0, 70), answer
+    done = ha.outcome_of(lease_of(api, dep))
+    assert done.code == answer["deploy_status_code"]
+    assert f"ERROR: {done.error}" == lines[-1]
+
+
+def test_every_lease_write_before_the_apply_is_a_create():
+    """No Lease yet and no records namespace: create, create the namespace, create again."""
+    api = LeaseWritesApiServer()
+    _, _, writes = run(member(0), api)
+    before = writes[:next(i for i, w in enumerate(writes) if "configmaps/web" in w)]
+    lease_writes = [w.split("?")[0] for w in before if w.split("?")[0].startswith(f"PUT {LEASES}")
+                    or w.split("?")[0].startswith(f"POST {LEASES}")]
+    assert lease_writes == [f"POST {LEASES}"] * 2
+
+
+def test_the_operators_lease_duration_is_the_claims(monkeypatch, tmp_path):
+    api = LeaseWritesApiServer()
+    answer, code, _, _ = through_hook(monkeypatch, member(0), api, "lease_duration: 1\n",
+                                      tmp_path)
+    assert code == 0, answer
+    assert api.lease_bodies[0][1]["spec"]["leaseDurationSeconds"] == 1
