@@ -421,3 +421,72 @@ def test_the_operators_lease_duration_is_the_claims(monkeypatch, tmp_path):
                                       tmp_path)
     assert code == 0, answer
     assert api.lease_bodies[0][1]["spec"]["leaseDurationSeconds"] == 1
+
+
+class LeaseTimeoutsApiServer(FakeApiServer):
+    """Records the timeout of each Lease request."""
+
+    def __init__(self):
+        super().__init__()
+        self.timeouts: list = []
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if path.startswith(LEASES):
+            self.timeouts.append(timeout)
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_lease_requests_wait_at_most_10_s_or_the_deadline_and_2_s_more():
+    api = LeaseTimeoutsApiServer()
+    run(member(0), api)
+    assert api.timeouts and all(t == 10.0 for t in api.timeouts)   # a 10 s deadline: 12 s left
+    short = LeaseTimeoutsApiServer()
+    run(member(0, options={"timeout": 1}), short)
+    assert all(1.0 <= t <= 3.0 for t in short.timeouts) and short.timeouts[0] > 2.0
+
+
+class TakeOverApiServer(FakeApiServer):
+    """Another member takes the Lease over while this one applies (its claim had lapsed)."""
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if method == "PATCH" and path == CM_PATH and (query or {}).get("dryRun") != "All":
+            with self.lock:
+                lease_ = next(o for p, o in self.objects.items() if p.startswith(LEASES))
+                lease_["spec"]["holderIdentity"] = "9@another-host.example:9"
+                self._stamp(lease_, False)
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_a_holder_whose_lease_was_taken_over_says_so():
+    api = TakeOverApiServer()
+    answer, lines, _ = run(member(0), api)
+    assert answer["deploy_status_code"] == 0
+    assert f"Lease {NAMESPACE}/{done_name(api)} was taken over before the end" in lines
+    assert ha.holder_of(lease_of(api, member(0))) == "9@another-host.example:9"
+
+
+class ReleaseRefusedApiServer(FakeApiServer):
+    """The API server refuses the release (a 500 on the Lease's update)."""
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if method == "PUT" and path.startswith(LEASES) and \
+                ha.OUTCOME in ((body or {}).get("metadata") or {}).get("annotations", {}):
+            raise ApiError(500, "InternalError", "etcd is away")
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_an_outcome_the_api_server_refuses_lapses_with_a_line_that_says_so():
+    api = ReleaseRefusedApiServer()
+    answer, lines, _ = run(member(0), api)
+    assert answer["deploy_status_code"] == 0
+    assert any(line.startswith("the outcome could not be recorded on the Lease (") and
+               line.endswith("): it lapses and another member will check the objects")
+               for line in lines), lines
+    failing = member(0)
+    failing["config"] = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+    answer, lines, _ = run(failing, ReleaseRefusedApiServer())
+    assert answer["deploy_status_code"] not in (0, 70), answer
+    assert any(line.startswith("the outcome could not be recorded") for line in lines), lines
