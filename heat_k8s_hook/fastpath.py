@@ -69,17 +69,21 @@ def _file_fact(path: str) -> list:
 
 
 def kubeconfig_path(payload: Mapping, environ: Mapping[str, str]) -> Optional[str]:
-    """The kubeconfig the full path would use, or None when only it can tell (in-cluster,
-    or an operator's settings file that could name another default_kubeconfig)."""
+    """The kubeconfig the full path would use (cluster.credentials_for's order: the option,
+    $KUBECONFIG, the operator's default_kubeconfig), or None when only it can tell (Keystone
+    credentials, in-cluster, a settings file this line reader cannot read for certain)."""
     settings = environ.get(SETTINGS_ENV) or SETTINGS_PATH
+    default = DEFAULT_KUBECONFIG
     try:
         with open(settings, encoding="utf-8") as f:
             text = f.read()
-        # another default_kubeconfig, or Keystone credentials: the full path reads them
-        named = re.findall(r"^\s*default_kubeconfig\s*:\s*['\"]?([^'\"#\s]*)", text, re.M)
-        if re.search(r"^\s*keystone\s*:", text, re.M) or \
-                any(n != DEFAULT_KUBECONFIG for n in named):
-            return None
+        if re.search(r"^\s*keystone\s*:", text, re.M):
+            return None   # Keystone credentials: the full path reads them
+        named = re.findall(r"^default_kubeconfig\s*:\s*(\S+)\s*$", text, re.M)
+        if len(named) != len(re.findall(r"default_kubeconfig", text)) or len(named) > 1 or \
+                any(n[0] in "'\"&*!|>{[" for n in named):
+            return None   # quoted, flow style, an alias, a comment: YAML decides, not a regex
+        default = named[0] if named else default
     except FileNotFoundError:
         pass
     except (OSError, ValueError):
@@ -90,7 +94,7 @@ def kubeconfig_path(payload: Mapping, environ: Mapping[str, str]) -> Optional[st
     env = environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     if env:
         return env
-    return DEFAULT_KUBECONFIG if os.path.exists(DEFAULT_KUBECONFIG) else None
+    return default if os.path.exists(default) else None
 
 
 def delivery_key(payload: Mapping, environ: Mapping[str, str] = os.environ) -> Optional[str]:

@@ -39,13 +39,32 @@ def settings(tmp_path, text: str) -> dict:
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("max_timeout: 30\ndefault_kubeconfig: /other/kc\n", None),
+    ("max_timeout: 30\ndefault_kubeconfig: /other/kc\n", "/env/kc"),   # $KUBECONFIG first
     ("max_timeout: 30\nkeystone:\n  auth_url: http://k\n", None),
     ("default_kubeconfig: /etc/heat-k8s-hook/kubeconfig\n", "/env/kc"),
     ("max_timeout: 30\n", "/env/kc"),
+    ("default_kubeconfig: '/other/kc'\n", None),            # quoted: YAML decides
+    ("default_kubeconfig: /a\ndefault_kubeconfig: /b\n", None),
+    ("default_kubeconfig: /other/kc  # the operator's\n", None),
+    ("x:\n  default_kubeconfig: /other/kc\n", None),
 ])
 def test_the_settings_file_decides_whether_the_fast_path_can_tell(tmp_path, text, expected):
     assert fastpath.kubeconfig_path({}, settings(tmp_path, text)) == expected
+
+
+def test_without_kubeconfig_the_operators_default_kubeconfig_is_the_full_paths(tmp_path):
+    """Every controller tools/bootstrap-controller makes names its own default_kubeconfig:
+    the fast path once gave up on any such file, so it never fired on them (seen in the e2e
+    of a rebuilt controller, tests/e2e/test_redelivery.py)."""
+    kc = tmp_path / "kc"
+    kc.write_text("apiVersion: v1\n")
+    environ = settings(tmp_path, f"max_timeout: 30\ndefault_kubeconfig: {kc}\n")
+    del environ["KUBECONFIG"]
+    assert fastpath.kubeconfig_path({}, environ) == str(kc)
+    from heat_k8s_hook.settings import load_settings
+    assert load_settings(environ).default_kubeconfig == str(kc)   # the full path reads the same
+    kc.unlink()
+    assert fastpath.kubeconfig_path({}, environ) is None
 
 
 def test_the_kubeconfig_option_then_the_environment_then_the_default(tmp_path, monkeypatch):
