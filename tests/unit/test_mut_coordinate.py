@@ -162,6 +162,18 @@ def test_a_delete_from_a_stack_the_application_moved_from_keeps_it():
     assert lines[-1] == "not deleted: application application/web was last applied from " \
         "stack s/1; left to it"
     assert CM_PATH in api.objects
+    assert ha.members_of(lease_of(api, member(0))) == ()        # gone from that stack for good
+
+
+def test_a_delete_left_to_another_stack_that_lost_a_race_reads_again():
+    api = RacingApiServer()
+    run(member(0), api)
+    run(member(1), api)
+    api.races = 1
+    answer, lines, _ = run(member(0, "DELETE", stack="s/9"), api)
+    assert answer["deploy_status_code"] == 0, answer
+    assert lines[-1].startswith("not deleted: application application/web was last applied")
+    assert ha.members_of(lease_of(api, member(0))) == ("1",)
 
 
 def test_a_replaced_resources_delete_keeps_the_objects():
@@ -490,3 +502,4 @@ def test_an_outcome_the_api_server_refuses_lapses_with_a_line_that_says_so():
     answer, lines, _ = run(failing, ReleaseRefusedApiServer())
     assert answer["deploy_status_code"] not in (0, 70), answer
     assert any(line.startswith("the outcome could not be recorded") for line in lines), lines
+
