@@ -503,3 +503,28 @@ def test_an_outcome_the_api_server_refuses_lapses_with_a_line_that_says_so():
     assert answer["deploy_status_code"] not in (0, 70), answer
     assert any(line.startswith("the outcome could not be recorded") for line in lines), lines
 
+
+
+def test_a_member_following_its_own_earlier_claim_checks_rather_than_answers():
+    """The outcome a member follows may be its own (an earlier worker of the same member):
+    never an answer, a check; here the objects are not there, so it applies."""
+    api = FakeApiServer()
+    holder = "0@another-host.example:1"
+    held = held_elsewhere(api, member(0), holder)
+    done = ha.Outcome(loaded(member(0)).generation, 0, (), {}, "", holder, "", "s/1", "CREATE")
+
+    def release_later():
+        time.sleep(0.5)
+        with api.lock:
+            live = api.objects[f"{LEASES}/{held['metadata']['name']}"]
+        api.request("PUT", f"{LEASES}/{held['metadata']['name']}", body=ha.release_body(live, done))
+    thread = threading.Thread(target=release_later)
+    thread.start()
+    try:
+        answer, lines, writes = run(member(0), api)
+    finally:
+        thread.join()
+    assert answer["deploy_status_code"] == 0, answer
+    assert not any("answers with its outcome" in line for line in lines)
+    assert f"the objects changed since member {holder} applied: applying again" in lines
+    assert any(w.startswith(f"PATCH {CM_PATH}?") for w in writes)
