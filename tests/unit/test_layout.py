@@ -25,3 +25,17 @@ def test_sizes(path):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > 60]
     assert not long, f"{path.name}: functions over 60 lines: {', '.join(long)}"
+
+
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
+
+
+def test_every_module_is_in_the_architecture_table():
+    """docs/architecture.md names every module (its path in the package, or its file name in
+    a subpackage's row), so a new module cannot go undocumented."""
+    table = ARCHITECTURE.read_text()
+    missing = [str(p.relative_to(PACKAGE)) for p in MODULES
+               if p.name not in ("__init__.py", "__main__.py")
+               and f"`{p.relative_to(PACKAGE).as_posix()}`" not in table
+               and not (p.parent != PACKAGE and f"`{p.name}`" in table)]
+    assert not missing, f"not in docs/architecture.md: {', '.join(missing)}"
