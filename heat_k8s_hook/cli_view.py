@@ -105,8 +105,3 @@ class LiveView:
                           Text(row.status, STYLES.get(row.status, "")), f"{elapsed:5.1f}s",
                           Text(row.message))
         return table
-
-
-def plain_line(row) -> str:
-    """One status row as a plain line (`Kind/ns/name: status: message`)."""
-    return row.line()

@@ -24,8 +24,6 @@ _SEGMENT = re.compile(r"^[^/%\x00-\x20\x7f]+$")
 _API_VERSION = re.compile(r"^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
                           r"[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
-# Kinds whose names the API server checks as path segments only (RBAC allows "system:x").
-_SEGMENT_NAMED = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 _BUILTIN = frozenset({
     "ConfigMap", "Secret", "ServiceAccount", "Pod", "PersistentVolume", "PersistentVolumeClaim",
     "ReplicationController", "ResourceQuota", "LimitRange", "Endpoints", "Deployment",
@@ -65,11 +63,6 @@ class Manifest:
     def where(self) -> str:
         """How an error names this object: `document 3 (Deployment web)`."""
         return f"document {self.index} ({self.kind} {self.name})"
-
-
-def load_yaml_documents(text: str, what: str = "config", limits: Limits = Limits()) -> list:
-    """All documents of a YAML stream; errors carry the line, never the text itself."""
-    return load_documents(text, what, limits)
 
 
 class _Budget:
