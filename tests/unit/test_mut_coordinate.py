@@ -528,3 +528,14 @@ def test_a_member_following_its_own_earlier_claim_checks_rather_than_answers():
     assert not any("answers with its outcome" in line for line in lines)
     assert f"the objects changed since member {holder} applied: applying again" in lines
     assert any(w.startswith(f"PATCH {CM_PATH}?") for w in writes)
+
+
+def test_a_redelivery_from_a_replacement_resource_records_its_new_owner():
+    api, _ = applied_by_0()
+    replacement = member(0, server="srv-new")          # same member, same generation
+    assert loaded(replacement).generation == loaded(member(0)).generation
+    answer, lines, writes = run(replacement, api)
+    assert answer["deploy_status_code"] == 0
+    assert "applied: 1 unchanged" in lines
+    assert ha.owner_of(lease_of(api, member(0)), "0") == loaded(replacement).owner
+    assert [w.split("?")[0] for w in writes if LEASES in w] == [f"PUT {LEASES}/{done_name(api)}"]
