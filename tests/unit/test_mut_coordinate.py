@@ -139,6 +139,8 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
     assert f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: waiting for " \
         "its outcome" in lines
     assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"
+    assert f"applied by member {holder} (generation {loaded(member(1)).generation}): this " \
+        "member answers with its outcome and wrote nothing" in lines
     assert not any("configmaps" in w for w in writes)   # it wrote nothing of the application
 
 
