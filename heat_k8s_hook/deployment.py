@@ -21,6 +21,7 @@ from heat_k8s_hook.strictjson import is_plain, read_text, strict_json
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
 ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
+APPLY_ACTIONS = frozenset({"CREATE", "UPDATE", "ROLLBACK"})  # ROLLBACK: the config rolled back to
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_FIELD_MANAGER = "heat-k8s-hook"
 
@@ -397,4 +398,3 @@ _SHORT_ID = re.compile(r"-[a-z2-7]{12}$")
 
 def logical_name(name: str) -> str:  # fastpath.naming uses it too: one source
     return _SHORT_ID.sub("", name or "")
-

@@ -21,18 +21,20 @@ import time
 import zlib
 from typing import Mapping, Optional
 
+# The full path's own facts, from modules that import the standard library only, too.
 from heat_k8s_hook import __version__
-from heat_k8s_hook.deployment import logical_name, slug_for  # standard library only, too
+from heat_k8s_hook.deployment import APPLY_ACTIONS, logical_name, slug_for
 from heat_k8s_hook.inventory import NAMESPACE as RECORDS_NAMESPACE  # noqa: N811
 from heat_k8s_hook.inventory import parent_name
+from heat_k8s_hook.limits import Limits
 from heat_k8s_hook.owner import owner
+from heat_k8s_hook.settings import DEFAULT_KUBECONFIG
+from heat_k8s_hook.settings import DEFAULT_PATH as SETTINGS_PATH
+from heat_k8s_hook.settings import ENV_VAR as SETTINGS_ENV
 
 ENV_SWITCH = "HEAT_K8S_HOOK_FAST_PATH"     # "0": always the full path (tests, benchmarks)
 KEPT_INPUTS = frozenset({"deploy_stack_id", "deploy_resource_name"})
-APPLY_ACTIONS = frozenset({"CREATE", "UPDATE", "ROLLBACK"})
-SETTINGS_PATH, SETTINGS_ENV = "/etc/heat-k8s-hook/hook.yaml", "HEAT_K8S_HOOK_CONFIG"
-DEFAULT_KUBECONFIG = "/etc/heat-k8s-hook/kubeconfig"
-MAX_BYTES = 8 * 1024 * 1024     # read before the settings are: limits.Limits().max_stdin_bytes
+MAX_BYTES = Limits().max_stdin_bytes   # read before the settings are: the default limit
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
