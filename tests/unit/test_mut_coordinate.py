@@ -136,8 +136,9 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
         thread.join()
     assert answer["deploy_status_code"] == 6
     assert lines[-1] == f"ERROR: {error}"
-    assert f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: waiting for " \
-        "its outcome" in lines
+    assert lines.count(f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: "
+                       "waiting for its outcome") == 1          # said once, however long
+    assert not any(w.startswith(f"POST {LEASES}") for w in writes)   # no claim while it is held
     assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"
     assert f"applied by member {holder} (generation {loaded(member(1)).generation}): this " \
         "member answers with its outcome and wrote nothing" in lines
