@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Mapping, Optional
 
+from heat_k8s_hook.timestamps import unix_time
+
 OUTCOME = "heat-k8s-hook.dev/outcome"        # the holder's outcome, JSON (masked, like the result)
 GENERATION = "heat-k8s-hook.dev/generation"  # what the current holder applies
 IDENTITY = "heat-k8s-hook.dev/deployment"
@@ -85,15 +87,7 @@ def micro_time(now: float) -> str:
 
 
 def parse_time(text: Any) -> Optional[float]:
-    if not isinstance(text, str):
-        return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            moment = datetime.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
-    return None
+    return unix_time(text) if isinstance(text, str) else None
 
 
 def spec_of(lease: Optional[Mapping]) -> Mapping:

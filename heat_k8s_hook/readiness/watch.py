@@ -23,6 +23,7 @@ from heat_k8s_hook.plan import ObjectRef
 from heat_k8s_hook.readiness import rules
 from heat_k8s_hook.readiness.judge import judge
 from heat_k8s_hook.readiness.rules import Status, Verdict
+from heat_k8s_hook.timestamps import parse_time
 
 log = logging.getLogger("heat_k8s_hook")
 
@@ -57,20 +58,11 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _parse_time(text: str | None) -> Optional[datetime]:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
-
-
 def applied_at(obj: Mapping, field_manager: str) -> Optional[datetime]:
     """Server time of our last apply of obj (from managedFields), to tell new pods from old."""
     for entry in (obj.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == field_manager and entry.get("operation") == "Apply":
-            return _parse_time(entry.get("time"))
+            return parse_time(entry.get("time"))
     return None
 
 
@@ -214,7 +206,7 @@ class Waiter:
             if deleted:
                 bucket.pop(name, None)
             else:
-                bucket[name] = (pod, _parse_time(pod["metadata"].get("creationTimestamp")))
+                bucket[name] = (pod, parse_time(pod["metadata"].get("creationTimestamp")))
         keys = []
         for gk, owner_name in owners:
             group, _, kind = gk.rpartition("/")

@@ -14,12 +14,12 @@ within `cache_ttl`, the bound a cached token already had.
 """
 from __future__ import annotations
 
-import datetime
 import logging
 import time
 from typing import Callable
 from urllib.parse import quote
 
+from ..timestamps import unix_time
 from .cache import TokenCache
 from .config import Config
 from .mapping import User, user_from_token
@@ -42,10 +42,10 @@ def _expires_at(token: dict) -> float | None:
     text = token.get("expires_at")
     if not text:
         return None
-    when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
+    when = unix_time(text)
+    if when is None:
+        raise ValueError("expires_at is not an RFC 3339 time")
+    return when
 
 
 def make_session(config: Config):
