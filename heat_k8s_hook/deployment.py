@@ -151,12 +151,12 @@ def _positive(name: str, value: Any) -> float:
     return number
 
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")   # render.py checks names with it too
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
 
 def _namespace(name: str, value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+    if not isinstance(value, str) or len(value) > 63 or not DNS_LABEL.fullmatch(value):
         raise InvalidInput(f"option {name}: expected a namespace name (a DNS-1123 label)")
     return value
 

@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from heat_k8s_hook.deployment import DNS_LABEL
 from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.limits import LimitExceeded, Limits, count_nodes, depth_exceeds
 from heat_k8s_hook.yamldialect import load_documents
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL = DNS_LABEL
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _SEGMENT = re.compile(r"^[^/%\x00-\x20\x7f]+$")
 _API_VERSION = re.compile(r"^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
