@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154   # $here and the rest come from tools/local-cluster
 # Issue 28: one real worker node, `real-node-0`, beside the KWOK nodes: a real kubelet with
 # containerd 2.x, runc and the CNI bridge, joined to tools/local-cluster's control plane.
 # Sourced by tools/local-cluster (needs its $CACHE, $STATE, $BIN, $CLUSTER_DIR, log, die,
@@ -163,7 +163,7 @@ rn_cgroup_dirs() { # every cgroup v1 hierarchy's directory for the node's cgroup
 # it would stop everyone's tests on it: restart kwok-controller alone (pid file, same command line
 # and log, the selector of tools/cluster/kwokctl.yaml). The simulation pauses about a second.
 rn_restrict_kwok() {
-    local f=$CLUSTER_DIR/pids/kwok-controller.pid pid exe args=() new=() a i
+    local f=$CLUSTER_DIR/pids/kwok-controller.pid pid exe args=() new=() a
     pid=$(cat "$f" 2>/dev/null) || die "no kwok-controller pid file in $CLUSTER_DIR/pids"
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
     case "${exe% (deleted)}" in "$CLUSTER_DIR"/*|"$BIN"/*) ;; *) die "kwok-controller (pid $pid) is not running" ;; esac
@@ -175,7 +175,7 @@ rn_restrict_kwok() {
     local cwd; cwd=$(readlink "/proc/$pid/cwd")
     log "kwok-controller manages all nodes (cluster made before issue 28): restarting it restricted to kwok.x-k8s.io/node=fake"
     kill -KILL "$pid"
-    for i in $(seq 1 100); do [ -d "/proc/$pid" ] || break; grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break; sleep 0.05; done
     (cd "$cwd" && exec setsid "${new[@]}" </dev/null >>"$CLUSTER_DIR/logs/kwok-controller.log" 2>&1 7>&- 8>&- 9>&-) &
     # no newline: kwokctl parses the pid file with Atoi and treats a failure as "not running",
     # so `down` would leave the process behind
@@ -369,10 +369,10 @@ EOF
 }
 
 rn_stop() { # rn_stop NAME EXE: SIGTERM, then SIGKILL after 10 s
-    local pid i
+    local pid
     pid=$(rn_pid "$1" "$2") || { rm -f "$RN_STATE/$1.pid"; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
     [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
     rm -f "$RN_STATE/$1.pid"
 }
@@ -391,7 +391,7 @@ realnode_down() {
     # Whatever still runs in the node's cgroups (processes of containers, shims) was started by it.
     for d in $(rn_cgroup_dirs all); do
         [ -d "$d" ] || continue
-        for pid in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
     done
     for pid in $(pgrep -f -- "-address $RN_SOCK" 2>/dev/null); do
         [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$RN_CONTAINERD_BIN/containerd-shim-runc-v2" ] && kill -KILL "$pid" 2>/dev/null

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154   # $here and the rest come from tools/local-cluster
 # The TokenReview webhook of the local cluster (issue 13), sourced by tools/local-cluster.
 #
 # kube-apiserver is always started with --authentication-token-webhook-config-file (the
@@ -102,8 +102,7 @@ TR_SERVICE_USER=heat-k8s-hook-tokenreview
 # ("heat" in tools/local-heat's heat.conf). 0600: it holds a password.
 tokenreview_config() { # tokenreview_config LOCAL_HEAT_ENV_FILE VENV
     local env=$1 venv=$2 auth_url admin_password pwfile=$TR_DIR/service.password
-    local i
-    for i in 1 2 3 4 5; do  # another `tools/local-heat up` may be rewriting the file right now
+    for _ in 1 2 3 4 5; do  # another `tools/local-heat up` may be rewriting the file right now
         auth_url=$(sed -n 's/^export OS_AUTH_URL=//p' "$env")
         admin_password=$(sed -n 's/^export LOCAL_HEAT_ADMIN_PASSWORD=//p' "$env")
         [ -n "$auth_url" ] && [ -n "$admin_password" ] && break
@@ -159,7 +158,7 @@ tr_lock() { # one `webhook up|down` at a time (test sessions start in parallel)
 }
 
 webhook_up() {
-    local env venv i
+    local env venv
     env=$("$here/local-heat" up 7>&- 9>&- | tail -n1) || die "tools/local-heat up failed (the webhook needs its Keystone)"
     tokenreview_material
     tr_lock
@@ -171,7 +170,7 @@ webhook_up() {
             >> "$TR_LOG" 2>&1 < /dev/null 7>&- 8>&- 9>&- &
         echo "$! $TR_MARKER" > "$TR_PID"
     fi
-    for i in $(seq 1 120); do
+    for _ in $(seq 1 120); do
         tr_healthy && break
         tr_alive || { tail -n 5 "$TR_LOG" >&2; die "the webhook exited (log: $TR_LOG)"; }
         sleep 0.25
@@ -185,13 +184,13 @@ webhook_up() {
 }
 
 webhook_down() {
-    local pid marker i
+    local pid marker
     [ -d "$TR_DIR" ] || return 0
     tr_lock
     if tr_alive; then
         read -r pid marker < "$TR_PID"
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
         log "tokenreview: webhook (pid $pid) stopped"
     fi
