@@ -139,6 +139,7 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
     assert lines.count(f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: "
                        "waiting for its outcome") == 1          # said once, however long
     assert not any(w.startswith(f"POST {LEASES}") for w in writes)   # no claim while it is held
+    assert ha.members_of(lease_of(api, member(1))) == ("0", "1")   # it answered: a member
     assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"
     assert f"applied by member {holder} (generation {loaded(member(1)).generation}): this " \
         "member answers with its outcome and wrote nothing" in lines
