@@ -67,18 +67,27 @@ def last_warning(obj: Mapping, pods: Iterable[Mapping], events: Iterable[Mapping
                   if isinstance(r, Mapping)}
         if uid and uid in owners or _owned_by_name(pmeta, meta.get("name")):
             names.add(pmeta.get("name"))
-    best, when = "", ""
+    about = warnings_about(events, names, namespace)
+    return event_text(about[-1]) if about else ""
+
+
+def warnings_about(events: Iterable[Mapping], names: Iterable, namespace: str) -> list:
+    """The Warning events about the named objects of `namespace`, oldest first (the hook's
+    timeout details and `status`/`list` both read them from here)."""
+    wanted, found = set(names), []
     for event in events:
         if not isinstance(event, Mapping) or event.get("type") != "Warning":
             continue
         io = event.get("involvedObject") or event.get("regarding") or {}
-        if io.get("name") not in names or (io.get("namespace") or "") != namespace:
-            continue
-        stamp = str(event.get("lastTimestamp") or event.get("eventTime") or "")
-        if stamp >= when:
-            text = " ".join(str(event.get("message") or event.get("note") or "").split())
-            best, when = f"{event.get('reason')}: {text}", stamp
-    return best
+        if io.get("name") in wanted and (io.get("namespace") or "") == namespace:
+            found.append(event)
+    return sorted(found, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+
+
+def event_text(event: Mapping) -> str:
+    """`Reason: message`, the message on one line."""
+    text = " ".join(str(event.get("message") or event.get("note") or "").split())
+    return f"{event.get('reason')}: {text}"
 
 
 def _owned_by_name(pod_meta: Mapping, name: str | None) -> bool:

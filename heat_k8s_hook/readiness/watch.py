@@ -21,7 +21,7 @@ from heat_k8s_hook.cluster import ApiError, Cluster, NotFound, Resource
 from heat_k8s_hook.errors import ClusterUnreachable, HookError
 from heat_k8s_hook.plan import ObjectRef
 from heat_k8s_hook.readiness import rules
-from heat_k8s_hook.readiness.judge import judge
+from heat_k8s_hook.readiness.judge import event_text, judge, warnings_about
 from heat_k8s_hook.readiness.rules import Status, Verdict
 from heat_k8s_hook.timestamps import parse_time
 
@@ -318,21 +318,16 @@ class Waiter:
         """The last Warning events of the named objects, oldest first, as short lines."""
         if not namespace:
             return []
-        lines = []
         try:
             listing = self.cluster.get(f"/api/v1/namespaces/{namespace}/events",
                                        {"fieldSelector": "type=Warning"}, timeout=5.0)
         except HookError:
             return []
-        wanted = set(names)
-        items = [e for e in listing.get("items", [])
-                 if (e.get("involvedObject") or {}).get("name") in wanted]
-        items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-        for e in items[-limit:]:
-            io = e.get("involvedObject") or {}
+        lines = []
+        for e in warnings_about(listing.get("items", []), names, namespace)[-limit:]:
+            io = e.get("involvedObject") or e.get("regarding") or {}
             count = e.get("count") or 1
-            lines.append(f"{io.get('kind')}/{io.get('name')}: {e.get('reason')}: "
-                         f"{' '.join(str(e.get('message', '')).split())}"
+            lines.append(f"{io.get('kind')}/{io.get('name')}: {event_text(e)}"
                          + (f" (x{count})" if count > 1 else ""))
         return lines
 
