@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import random
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +35,17 @@ RUN_ID = uuid.uuid4().hex[:6]
 
 def _fail(msg: str) -> None:
     pytest.fail(msg, pytrace=False)
+
+
+def free_port() -> int:
+    """A free port on 127.0.0.1 below the ephemeral range and away from the local Heat's
+    (24369-28004); callers may use the next few ports too (the compose examples do)."""
+    for _ in range(100):
+        port = random.randrange(20000, 24000)
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    pytest.fail("no free port in 20000-24000", pytrace=False)
 
 
 def _tail(text: str, n: int = 25) -> str:
@@ -226,6 +239,18 @@ class Kube:
 @pytest.fixture(scope="session")
 def kube(kubectl_bin, kubeconfig) -> Kube:
     return Kube(kubectl_bin, kubeconfig)
+
+
+@pytest.fixture(scope="module")
+def kubectl(kubectl_bin, kubeconfig):
+    """kubectl as the local cluster's admin (the operator), never the hook's credential."""
+    def run(*args: str, stdin: str | None = None, check: bool = True):
+        proc = subprocess.run([kubectl_bin, "--kubeconfig", kubeconfig, *args], input=stdin,
+                              capture_output=True, text=True, timeout=60)
+        if check and proc.returncode != 0:
+            _fail(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout if check else proc
+    return run
 
 
 @pytest.fixture

@@ -52,17 +52,6 @@ class Tenant:
         return self.project["id"]
 
 
-@pytest.fixture(scope="module")
-def kubectl(kubectl_bin, kubeconfig):
-    """kubectl as the cluster's admin (the operator), never the hook's credential."""
-    def run(*args: str, stdin: str | None = None, check: bool = True):
-        proc = subprocess.run([kubectl_bin, "--kubeconfig", kubeconfig, *args], input=stdin,
-                              capture_output=True, text=True, timeout=60)
-        if check and proc.returncode != 0:
-            _fail(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
-        return proc.stdout if check else proc
-    return run
-
 
 def rbac_for(a: str, b: str, ns_a: str, ns_b: str) -> str:
     """examples/keystone/rbac.yaml for two projects and their namespaces."""

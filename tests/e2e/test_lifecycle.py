@@ -9,7 +9,6 @@ answers 404 for the server) and whatever the transport or `actions`.
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
@@ -17,7 +16,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
-from apimetrics import writes  # noqa: E402
+from apimetrics import Kubectl, settled, writes  # noqa: E402
 
 GONE_WITHIN = 30.0   # seconds after DELETE_COMPLETE (the issue's promise)
 APP = ("podtemplates",)   # lifecycle.yaml's web-debug: a kind no other e2e test uses
@@ -27,30 +26,14 @@ def _fail(msg):
     pytest.fail(msg, pytrace=False)
 
 
-class Api:
+class Api(Kubectl):
     """What the API server counted (apimetrics.writes over `kubectl get --raw /metrics`)."""
-
-    def __init__(self, kubectl_bin: str, kubeconfig: str):
-        self.bin, self.kubeconfig = kubectl_bin, kubeconfig
-
-    def __call__(self, *args: str) -> str:
-        return subprocess.run([self.bin, "--kubeconfig", self.kubeconfig, *args], check=True,
-                              capture_output=True, text=True, timeout=60).stdout
 
     def deletes(self) -> int:
         return writes(self, APP, verbs=frozenset({"DELETE"}))
 
-    def quiet_deletes(self, seconds: float = 3.0, timeout: float = 60.0) -> int:
-        """The count once it held still for `seconds` (an earlier test's stack delete may
-        still be finishing in the background: the count is the whole server's)."""
-        end = time.monotonic() + timeout
-        last, since = self.deletes(), time.monotonic()
-        while time.monotonic() - since < seconds and time.monotonic() < end:
-            time.sleep(0.5)
-            now = self.deletes()
-            if now != last:
-                last, since = now, time.monotonic()
-        return last
+    def quiet_deletes(self) -> int:
+        return settled(self.deletes)
 
 
 @pytest.fixture(scope="module")

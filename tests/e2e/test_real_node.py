@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import random
-import socket
 import subprocess
 import tarfile
 import time
 import urllib.request
 
 import pytest
+from conftest import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # What the real node served, for the compose test that follows (tests in a file run in order).
@@ -95,16 +94,6 @@ def _archive_digests() -> dict:
     return {"manifest": manifest_digest, "config": manifest["config"]["digest"]}
 
 
-def _free_port() -> int:
-    rng = random.Random()
-    for _ in range(100):
-        port = rng.randrange(20000, 24000)
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    _fail("no free port in 20000-24000")
-
-
 def _get(url: str, timeout: float = 60) -> bytes:
     """GET url, retried until it answers 200 (docker-compose up -d has no readiness gate)."""
     end = time.monotonic() + timeout
@@ -132,7 +121,7 @@ def test_compose_serves_the_same_page_from_the_same_image(heat, compose_host, lo
     docker_id = local_docker.run("image", "inspect", "--format", "{{.Id}}", image).strip()
     assert docker_id == digests["config"], (docker_id, digests)
 
-    port = _free_port()
+    port = free_port()
     project = "page" + unique.replace("-", "")
     stack_id = heat.create(f"page-compose-{unique}", "real-node-compose.yaml",
                            {"server": compose_host.server_id, "project": project, "image": image,

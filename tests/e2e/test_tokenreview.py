@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import socket
 import ssl
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import uuid
 
 import pytest
 import yaml
+from conftest import free_port
 
 from heat_k8s_hook.tokenreview import mapping
 
@@ -179,12 +179,6 @@ def test_look_alike_gets_no_owner_group(ids, as_token):
 
 # --- the webhook itself: both TokenReview versions, and its cache counted at Keystone ----------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PrivateWebhook:
     """A second webhook process on its own port and User-Agent, with the local wiring's TLS
     material and service credential, so Keystone's access log tells its calls apart."""
@@ -192,7 +186,7 @@ class PrivateWebhook:
     def __init__(self, env: dict, tmp: pathlib.Path, cache_ttl: float):
         config = yaml.safe_load(pathlib.Path(env["TOKENREVIEW_CONFIG"]).read_text())
         self.agent = f"tokenreview-test-{uuid.uuid4().hex[:8]}"
-        self.port = _free_port()
+        self.port = free_port()
         config.update(listen=f"127.0.0.1:{self.port}", user_agent=self.agent, cache_ttl=cache_ttl)
         path = tmp / "config.yaml"
         path.touch(mode=0o600)

@@ -9,7 +9,6 @@ The tests run in order and share two stacks (module fixtures): `compose_app` and
 from __future__ import annotations
 
 import pathlib
-import random
 import socket
 import subprocess
 import time
@@ -19,6 +18,7 @@ import uuid
 
 import pytest
 import yaml
+from conftest import free_port
 
 RUN_ID = uuid.uuid4().hex[:6]
 
@@ -38,17 +38,6 @@ def template_args(env_name: str) -> dict:
              for path in env["resource_registry"].values() if path.endswith(".yaml")}
     return {"template": (PROVIDERS / "two-tier.yaml").read_text(), "environment": env,
             "files": files}
-
-
-def free_port() -> int:
-    """A free port below the ephemeral range, away from the local Heat's (24369-28004)."""
-    rng = random.Random(RUN_ID)
-    for _ in range(100):
-        port = rng.randrange(20000, 24000)
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    _fail("no free port in 20000-24000")
 
 
 def http_get(port: int, path: str = "/", timeout: float = 60) -> str:

@@ -29,7 +29,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -39,6 +38,7 @@ import uuid
 
 import pytest
 import yaml
+from conftest import free_port
 from test_keystone import Tenant, deployment, last_line, no_secret, rbac_for, run_hook, settings_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -61,12 +61,6 @@ def _tail(path: pathlib.Path, n: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").strip().splitlines()[-n:])
     except OSError:
         return "(no log)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def openssl(*args: str) -> None:
@@ -230,17 +224,6 @@ def upstream(local_heat, kubeconfig, kubectl_bin, tmp_path_factory):
             u.apiserver.stop()
         u.webhook.stop()
 
-
-@pytest.fixture(scope="module")
-def kubectl(kubectl_bin, kubeconfig):
-    """kubectl as the local cluster's admin (the operator), on its own kube-apiserver."""
-    def run(*args: str, stdin: str | None = None, check: bool = True):
-        proc = subprocess.run([kubectl_bin, "--kubeconfig", kubeconfig, *args], input=stdin,
-                              capture_output=True, text=True, timeout=60)
-        if check and proc.returncode != 0:
-            _fail(f"kubectl {' '.join(args)}: {proc.stderr.strip()}")
-        return proc.stdout if check else proc
-    return run
 
 
 def audit_writes(audit: pathlib.Path, namespace: str) -> list:
