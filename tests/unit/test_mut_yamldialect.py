@@ -1,0 +1,54 @@
+"""yamldialect.py's survivors of the mutation run (docs/testing.md, "Mutation testing"):
+integers at the 64-bit and 40-character edges, floats, tags, and where an error is said to be
+(line and column, counted from 1, of a fixed input)."""
+from __future__ import annotations
+
+import pytest
+
+from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.yamldialect import load_documents
+
+INT64 = 2 ** 63
+
+
+def refused(text: str) -> str:
+    with pytest.raises(InvalidInput) as err:
+        load_documents(text)
+    return err.value.message
+
+
+def test_integers_at_the_64_bit_edges():
+    assert load_documents(f"a: {-INT64}") == [{"a": -INT64}]
+    assert load_documents(f"a: {INT64 - 1}") == [{"a": INT64 - 1}]
+    assert refused(f"a: {INT64}") == "config: invalid YAML at line 1, column 4: an integer " \
+        "outside 64 bits"
+    assert refused(f"a: {-INT64 - 1}") == "config: invalid YAML at line 1, column 4: an " \
+        "integer outside 64 bits"
+
+
+def test_an_integer_of_40_characters_is_read_and_of_41_refused_unread():
+    forty = "+" + "0" * 38 + "1"        # octal 1, as YAML 1.1 reads a leading 0
+    assert len(forty) == 40 and load_documents(f"a: {forty}") == [{"a": 1}]
+    forty_one = "+" + "0" * 39 + "1"
+    assert refused(f"a: {forty_one}") == "config: invalid YAML at line 1, column 4: an " \
+        "integer outside 64 bits"
+
+
+def test_floats_are_read_and_only_finite_ones():
+    assert load_documents("x: 1.5\ny: -2e3") == [{"x": 1.5, "y": -2000.0}]
+    for bad in (".inf", "-.inf", ".nan"):
+        assert refused(f"x: 1.5\ny: {bad}") == "config: invalid YAML at line 2, column 4: a " \
+            "number that is not finite (.inf, .nan)"
+
+
+def test_a_tag_outside_the_dialect_names_the_ones_allowed():
+    assert refused("a: !custom x") == "config: invalid YAML at line 1, column 4: the tag is " \
+        "not supported (only str, int, float, bool, null, map, seq)"
+
+
+def test_a_character_not_allowed_is_placed_by_its_line_and_column():
+    # \x01 is the fifth character of the third line
+    assert refused("a: 1\nb: 2\ncc: \x01\n") == "config: invalid YAML at line 3, column 5: a " \
+        "character that is not allowed in YAML"
+    assert refused("\x01") == "config: invalid YAML at line 1, column 1: a character that is " \
+        "not allowed in YAML"
