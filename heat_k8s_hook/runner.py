@@ -27,7 +27,7 @@ from heat_k8s_hook.events import (
 )
 from heat_k8s_hook.inventory_client import InventoryClient
 from heat_k8s_hook.plan import Action
-from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for, pods_named_in
+from heat_k8s_hook.readiness.watch import Target, Waiter, applied_at, deadline_for
 from heat_k8s_hook.report import read_output
 
 log = logging.getLogger("heat_k8s_hook")
@@ -282,16 +282,17 @@ def _wait_ready(ctx: RunContext, step: steps.WaitReady) -> None:
         lines = []
         for ref, message in outcome.failed:
             lines.append(f"{ref}: {message}")
-            events = waiter.warning_events(ref.namespace, [ref.name] + pods_named_in(message))
+            named = list(outcome.pods.get(ref.key, ()))
+            events = waiter.warning_events(ref.namespace, [ref.name] + named)
             lines += [f"  event {e}" for e in events]
         for line in lines[1:]:
             ctx.emit(Detail(line))
         raise NotReady(lines[0] + (f" (+{len(outcome.failed) - 1} more failed)"
                                    if len(outcome.failed) > 1 else ""))
     if outcome.pending:
-        for ref, message in outcome.pending:
+        for ref, _message in outcome.pending:
             # A pod named as not ready: its Warnings (a readiness probe's Unhealthy) say why.
-            named = pods_named_in(message)
+            named = list(outcome.pods.get(ref.key, ()))
             if named:
                 for e in waiter.warning_events(ref.namespace, named):
                     ctx.emit(Detail(f"  event {e}"))

@@ -13,10 +13,10 @@ from heat_k8s_hook.readiness.rules import (
     WORKLOAD_KINDS,
     Status,
     Verdict,
+    first_terminating_pod,
+    first_unready_pod,
     group_kind,
     object_status,
-    terminating_pods,
-    unready_pods,
     workload_failure,
 )
 
@@ -34,9 +34,9 @@ def judge(obj: Mapping | None, now: datetime, pods: Iterable[Mapping] = (),
         return Verdict(Status.IN_PROGRESS, "not found")
     verdict = object_status(obj, now, wait_rules)
     if verdict.status is Status.READY and isinstance(obj, Mapping):
-        going = terminating_pods(obj, pods)  # "ready" = the old version no longer runs
+        going = first_terminating_pod(obj, pods)  # "ready" = the old version no longer runs
         if going:
-            return Verdict(Status.IN_PROGRESS, f"{verdict.message}; {going}")
+            return Verdict(Status.IN_PROGRESS, f"{verdict.message}; {going[1]}", (going[0],))
     if verdict.status in (Status.READY, Status.FAILED) or not isinstance(obj, Mapping):
         return verdict
     gk = group_kind(obj)
@@ -46,12 +46,14 @@ def judge(obj: Mapping | None, now: datetime, pods: Iterable[Mapping] = (),
         if failure is not None:
             verdict = failure
         else:
-            unready = unready_pods(obj, pods)
+            unready = first_unready_pod(obj, pods)
             if unready:
-                verdict = Verdict(verdict.status, f"{verdict.message}; {unready}")
+                verdict = Verdict(verdict.status, f"{verdict.message}; {unready[1]}",
+                                  (unready[0],))
     warning = last_warning(obj, pods, events)
     if warning and warning not in verdict.message:
-        verdict = Verdict(verdict.status, f"{verdict.message}; last event: {warning}")
+        verdict = Verdict(verdict.status, f"{verdict.message}; last event: {warning}",
+                          verdict.pods)
     return verdict
 
 

@@ -12,7 +12,7 @@ import enum
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,6 +30,9 @@ class Status(str, enum.Enum):
 class Verdict:
     status: Status
     message: str  # written for a person, e.g. "1 of 3 replicas available"
+    # The pods the message names (a failing, unready or terminating one), so that a caller
+    # can look up their events without reading names back out of the message.
+    pods: tuple = field(default=(), compare=False)
 
 
 # Container waiting reasons that do not go away by waiting (kubelet's own vocabulary).
@@ -196,8 +199,8 @@ def _progress(message: str) -> Verdict:
     return Verdict(Status.IN_PROGRESS, message)
 
 
-def _failed(message: str) -> Verdict:
-    return Verdict(Status.FAILED, message)
+def _failed(message: str, pods: tuple = ()) -> Verdict:
+    return Verdict(Status.FAILED, message, pods)
 
 
 def _exists(obj: Mapping, now: datetime) -> Verdict:
@@ -860,21 +863,29 @@ def _workload_failure(workload: Mapping, gk: str, pods: list, now: datetime,
             last = [p for p in mine if _str(p, "status.phase") == "Failed"]
             if last:
                 message += f"; {_pod_failed_cause(last[-1])}"
-            return _failed(message)
-    causes = [c for c in (_pod_failure(p, now, grace, phase_failed=False) for p in mine) if c]
+            return _failed(message, (_name(last[-1]),) if last else ())
+    causes = [(p, c) for p, c in ((p, _pod_failure(p, now, grace, phase_failed=False))
+                                  for p in mine) if c]
     if not causes:
         return None
     more = f" (and {_plural(len(causes) - 1, 'more pod')} failing)" if len(causes) > 1 else ""
-    return _failed(causes[0] + more)
+    return _failed(causes[0][1] + more, (_name(causes[0][0]),))
 
 
 _REPLICATED_KINDS = frozenset(WORKLOAD_KINDS - {"batch/Job", "Pod"})
 
 
 def unready_pods(workload: Mapping, pods: Iterable[Mapping]) -> str | None:
-    """`pod NAME not ready: Reason: message` for the first current pod of a replicated workload
-    whose Ready condition is not True, so that a wait that ends names the pod (whose events,
-    such as a readiness probe's `Unhealthy`, the caller can then look up); None if all are.
+    """`pod NAME not ready: Reason: message` (first_unready_pod's message), or None."""
+    found = first_unready_pod(workload, pods)
+    return found[1] if found else None
+
+
+def first_unready_pod(workload: Mapping, pods: Iterable[Mapping]) -> tuple | None:
+    """(NAME, `pod NAME not ready: Reason: message`) for the first current pod of a replicated
+    workload whose Ready condition is not True, so that a wait that ends names the pod (whose
+    events, such as a readiness probe's `Unhealthy`, the caller can then look up); None if all
+    are ready.
     """
     if not isinstance(workload, Mapping) or group_kind(workload) not in _REPLICATED_KINDS:
         return None
@@ -892,12 +903,18 @@ def unready_pods(workload: Mapping, pods: Iterable[Mapping]) -> str | None:
     except _Malformed:
         return None
     more = f" (and {_plural(len(mine) - 1, 'more pod')} not ready)" if len(mine) > 1 else ""
-    return f"pod {_name(mine[0])} not ready: {why}{more}"
+    return _name(mine[0]), f"pod {_name(mine[0])} not ready: {why}{more}"
 
 
 def terminating_pods(workload: Mapping, pods: Iterable[Mapping]) -> str | None:
-    """`pod NAME still terminating` while a Deployment's pod (an old one after a rollout) is
-    being deleted, else None. status.terminatingReplicas stops counting a pod once the kubelet
+    """`pod NAME still terminating` (first_terminating_pod's message), or None."""
+    found = first_terminating_pod(workload, pods)
+    return found[1] if found else None
+
+
+def first_terminating_pod(workload: Mapping, pods: Iterable[Mapping]) -> tuple | None:
+    """(NAME, `pod NAME still terminating`) while a Deployment's pod (an old one after a
+    rollout) is being deleted, else None. status.terminatingReplicas stops counting a pod once the kubelet
     has stopped its containers, but the pod object goes only after that (seen on a real node).
     """
     if not isinstance(workload, Mapping) or group_kind(workload) not in (
@@ -911,4 +928,4 @@ def terminating_pods(workload: Mapping, pods: Iterable[Mapping]) -> str | None:
     if not going:
         return None
     more = f" (and {_plural(len(going) - 1, 'more pod')})" if len(going) > 1 else ""
-    return f"pod {going[0]} still terminating{more}"
+    return going[0], f"pod {going[0]} still terminating{more}"

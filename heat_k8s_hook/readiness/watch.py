@@ -48,6 +48,7 @@ class Outcome:
     failed: list                      # (ref, message) of objects that failed
     pending: list                     # (ref, message) of objects still waiting at the deadline
     elapsed: float
+    pods: dict = field(default_factory=dict)   # ref.key -> the pods its last verdict names
 
     @property
     def ok(self) -> bool:
@@ -261,6 +262,7 @@ class Waiter:
         by_key = {t.ref.key: t for t in targets}
         self.gone = gone
         failed: list = []
+        named: dict = {}
         if not targets:
             return Outcome([], [], [], self.clock() - self.started)
         ready = [] if gone else self._already_ready(by_key, on_change)
@@ -287,6 +289,7 @@ class Waiter:
                         del by_key[key]
                     elif verdict.status is Status.FAILED:
                         failed.append((t.ref, verdict.message))
+                        named[key] = verdict.pods
                         del by_key[key]
                 dirty.clear()
                 if failed or not by_key or self.cancel.is_set():
@@ -310,7 +313,8 @@ class Waiter:
         finally:
             self.stop.set()
         pending = [(t.ref, t.verdict.message) for t in by_key.values()]
-        return Outcome(ready, failed, pending, self.clock() - self.started)
+        named.update((key, t.verdict.pods) for key, t in by_key.items())
+        return Outcome(ready, failed, pending, self.clock() - self.started, named)
 
     # -- diagnostics -----------------------------------------------------------------------------
 
@@ -349,12 +353,6 @@ def pod_owners(pod: Mapping) -> list:
         if ref["kind"] == "ReplicaSet" and pod_hash and ref["name"].endswith("-" + pod_hash):
             owners.append(("apps/Deployment", ref["name"][:-len(pod_hash) - 1]))
     return owners
-
-
-def pods_named_in(message: str) -> list:
-    """Pod names a failure message mentions (`pod NAME ...`), for event lookup."""
-    words = message.replace(",", " ").split()
-    return [words[i + 1] for i, w in enumerate(words[:-1]) if w == "pod"]
 
 
 def deadline_for(obj: Mapping, start: float, deadline: float, annotation: str) -> float:

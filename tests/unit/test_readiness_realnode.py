@@ -16,7 +16,6 @@ from heat_k8s_hook.readiness.rules import (
     unready_pods,
     workload_failure,
 )
-from heat_k8s_hook.readiness.watch import pods_named_in
 
 NOW = datetime(2026, 12, 5, 7, 40, 0, tzinfo=timezone.utc)
 RS = "web-dd5d776c7"
@@ -75,6 +74,7 @@ def test_a_deployment_fails_with_the_oom_kill_named():
     verdict = workload_failure(deployment({"replicas": 1, "updatedReplicas": 1}),
                                [pod("web-dd5d776c7-a1", OOM_STATUS)], NOW)
     assert verdict.status is Status.FAILED and "last exit code 137: OOMKilled" in verdict.message
+    assert verdict.pods == ("web-dd5d776c7-a1",)   # whose events the runner then lists
 
 
 # The kubelet's first back-off: after the second exit the status stays `terminated` (restart
@@ -124,7 +124,7 @@ def test_an_unready_pod_is_named_with_the_kubelets_reason():
         "0 of 1 replicas available; pod web-dd5d776c7-a1 not ready: ContainersNotReady: "
         "containers with unready status: [main]"))
     # The runner looks up that pod's Warning events (the probe's Unhealthy) by this name.
-    assert "web-dd5d776c7-a1" in pods_named_in(verdict.message)
+    assert verdict.pods == ("web-dd5d776c7-a1",)
 
 
 def test_the_probe_message_from_the_events_follows():
@@ -197,8 +197,10 @@ def test_not_ready_until_the_old_pod_object_is_gone():
     ready = dict(NOT_READY, status="True", reason=None, message=None)
     new = pod("web-dd5d776c7-9mpkz", {"ready": True, "state": {"running": {}}}, [ready])
     rolled = deployment(dict(ROLLED, terminatingReplicas=0))
-    assert judge(rolled, NOW, [new, old_pod_going()]) == Verdict(
+    going = judge(rolled, NOW, [new, old_pod_going()])
+    assert going == Verdict(
         Status.IN_PROGRESS, "1 of 1 replicas available; pod web-7c9d4d648b-m84g4 still terminating")
+    assert going.pods == ("web-7c9d4d648b-m84g4",)
     assert judge(rolled, NOW, [new]) == Verdict(Status.READY, "1 of 1 replicas available")
 
 
