@@ -52,3 +52,10 @@ def test_a_character_not_allowed_is_placed_by_its_line_and_column():
         "character that is not allowed in YAML"
     assert refused("\x01") == "config: invalid YAML at line 1, column 1: a character that is " \
         "not allowed in YAML"
+
+
+def test_a_map_tag_on_a_plain_value_is_refused_where_it_stands():
+    assert refused("a: !!map x") == "config: invalid YAML at line 1, column 4: a map was " \
+        "expected here"
+    assert refused("a: [1, !!map x]") == "config: invalid YAML at line 1, column 8: a map was " \
+        "expected here"
