@@ -17,11 +17,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from heat_k8s_hook import plan
 from heat_k8s_hook.cluster import APPLY_PATCH, ApiError, Cluster, NotFound, Resource, UnknownKind
 from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput
-from heat_k8s_hook.plan import Action, ObjectRef
+from heat_k8s_hook.plan import CRD_KIND, Action, ObjectRef
 from heat_k8s_hook.render import Manifest
 
 log = logging.getLogger("heat_k8s_hook")
-CRD_KIND = "CustomResourceDefinition"
 
 
 @dataclass

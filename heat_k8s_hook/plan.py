@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+CRD_KIND = "CustomResourceDefinition"
 # Helm's InstallOrder (pkg/release/util/kind_sorter.go), by kind.
 HELM_INSTALL_ORDER = (
     "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
@@ -29,7 +30,7 @@ HELM_INSTALL_ORDER = (
 )
 # ServiceAccounts too: the token controller deletes a service-account-token Secret that it
 # sees before its ServiceAccount (Helm orders them for the same reason); CI saw it happen.
-DEFINITIONS = frozenset({"Namespace", "CustomResourceDefinition", "ServiceAccount"})
+DEFINITIONS = frozenset({"Namespace", CRD_KIND, "ServiceAccount"})
 FIRST_WORKLOAD = HELM_INSTALL_ORDER.index("DaemonSet")
 STAGE_NAMES = ("definitions", "dependencies", "workloads")
 

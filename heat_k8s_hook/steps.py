@@ -15,9 +15,8 @@ from typing import Iterable, Optional, Union
 from heat_k8s_hook import plan, suspend
 from heat_k8s_hook.deployment import APPLY_ACTIONS  # noqa: F401 (steps.APPLY_ACTIONS for callers)
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.plan import CRD_KIND, ObjectRef
 
-CRD_KIND = "CustomResourceDefinition"
 SUSPEND_ACTIONS = frozenset({"SUSPEND", "RESUME"})
 CHECK_NOTE = ("CHECK: nothing to do (Heat never sends CHECK to a software deployment: "
               "`stack check` has no handle_check for it)")
