@@ -546,3 +546,62 @@ def test_a_redelivery_from_a_replacement_resource_records_its_new_owner():
     assert "applied: 1 unchanged" in lines
     assert ha.owner_of(lease_of(api, member(0)), "0") == loaded(replacement).owner
     assert [w.split("?")[0] for w in writes if LEASES in w] == [f"PUT {LEASES}/{done_name(api)}"]
+
+
+class SlowApplyApiServer(LeaseWritesApiServer):
+    """The apply takes 1.2 s: longer than a renewal interval of a 1 s Lease."""
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if method == "PATCH" and path == CM_PATH and (query or {}).get("dryRun") != "All":
+            time.sleep(1.2)
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_the_holder_renews_its_claim_while_it_applies(monkeypatch, tmp_path):
+    api = SlowApplyApiServer()
+    answer, code, _, _ = through_hook(monkeypatch, member(0), api, "lease_duration: 1\n",
+                                      tmp_path)
+    assert code == 0, answer
+    claim = api.lease_bodies[0][1]["spec"]
+    renewals = [b["spec"] for m, b in api.lease_bodies[1:]
+                if m == "PUT" and b["spec"].get("holderIdentity") == claim["holderIdentity"]]
+    assert renewals, api.lease_bodies
+    assert ha.parse_time(renewals[0]["renewTime"]) > ha.parse_time(claim["renewTime"])
+    assert renewals[0]["acquireTime"] == claim["acquireTime"]
+
+
+class CreatedMeanwhileApiServer(FakeApiServer):
+    """Another member creates the Lease (and its namespace) between this member's GET and its
+    POST; it has applied and left it free."""
+
+    def __init__(self, other: dict):
+        super().__init__()
+        self.other = other
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if method == "POST" and path == LEASES and self.other:
+            other, self.other = self.other, None
+            super().request_full("POST", "/api/v1/namespaces", body={
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+            super().request_full("POST", LEASES, body=other)
+        return super().request_full(method, path, query, body, content_type, timeout, **kw)
+
+
+def test_a_lease_created_by_another_member_meanwhile_is_read_again_not_created_again():
+    d = loaded(member(1))
+    freed = ha.release_body(
+        ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
+                        ha.Holder("0", "another-host.example", 1), "older", 15, time.time()),
+        ha.Outcome("older", 0, applier="0@another-host.example:1", stack="s/1",
+                   action="CREATE"))
+    api = CreatedMeanwhileApiServer(freed)
+    answer, lines, writes = run(member(1), api)
+    assert answer["deploy_status_code"] == 0, answer
+    lease_writes = [w.split("?")[0] for w in writes if w.split("?")[0].startswith(
+        (f"POST {LEASES}", f"PUT {LEASES}", "PATCH /api/v1/namespaces/heat-k8s-hook"))]
+    # the other member's create, its own (a 409), then its claim as an update of the Lease read
+    assert lease_writes[:3] == [f"POST {LEASES}", f"POST {LEASES}",
+                                f"PUT {LEASES}/{parent_name(d.slug)}"]
+    assert ha.outcome_of(lease_of(api, member(1))).member == "1"
