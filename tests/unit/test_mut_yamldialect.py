@@ -59,3 +59,10 @@ def test_a_map_tag_on_a_plain_value_is_refused_where_it_stands():
         "expected here"
     assert refused("a: [1, !!map x]") == "config: invalid YAML at line 1, column 8: a map was " \
         "expected here"
+
+
+def test_a_duplicate_key_after_a_merge_key_is_still_refused():
+    assert load_documents("a: &a {x: 1}\nm:\n  <<: *a\n  y: 1\n") == \
+        [{"a": {"x": 1}, "m": {"x": 1, "y": 1}}]
+    assert refused("a: &a {x: 1}\nm:\n  <<: *a\n  y: 1\n  y: 2\n") == \
+        "config: invalid YAML at line 5, column 3: a duplicate key"
