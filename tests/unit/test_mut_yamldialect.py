@@ -66,3 +66,10 @@ def test_a_duplicate_key_after_a_merge_key_is_still_refused():
         [{"a": {"x": 1}, "m": {"x": 1, "y": 1}}]
     assert refused("a: &a {x: 1}\nm:\n  <<: *a\n  y: 1\n  y: 2\n") == \
         "config: invalid YAML at line 5, column 3: a duplicate key"
+
+
+def test_a_key_must_be_a_plain_value_of_a_supported_tag():
+    assert refused("a: 1\n{b: 1}: x\n") == "config: invalid YAML at line 2, column 1: a key " \
+        "must be a plain value, not a map or list"
+    assert refused("a: 1\n!custom k: 1\n") == "config: invalid YAML at line 2, column 1: the " \
+        "tag is not supported (only str, int, float, bool, null, map, seq)"
