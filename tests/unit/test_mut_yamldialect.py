@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.limits import LimitExceeded, Limits
 from heat_k8s_hook.yamldialect import load_documents
 
 INT64 = 2 ** 63
@@ -73,3 +74,22 @@ def test_a_key_must_be_a_plain_value_of_a_supported_tag():
         "must be a plain value, not a map or list"
     assert refused("a: 1\n!custom k: 1\n") == "config: invalid YAML at line 2, column 1: the " \
         "tag is not supported (only str, int, float, bool, null, map, seq)"
+
+
+def test_a_value_that_does_not_match_its_tag_and_an_alias_inside_its_anchor():
+    assert refused("a: !!int x") == "config: invalid YAML at line 1, column 4: a value that " \
+        "does not match its tag"
+    assert refused("a: &a [1, *a]") == "config: invalid YAML at line 1, column 11: an alias " \
+        "inside its own anchor (a loop)"
+
+
+def test_the_node_and_text_limits_are_exact():
+    # "ab: cd" is three values (the map, its key, its value) and four characters of text
+    assert load_documents("ab: cd", limits=Limits(max_nodes=3)) == [{"ab": "cd"}]
+    with pytest.raises(LimitExceeded) as err:
+        load_documents("ab: cd", limits=Limits(max_nodes=2))
+    assert err.value.message == "config: values after expanding aliases: refused, more than 2 " \
+        "(limit max_nodes)"
+    assert load_documents("ab: cd", limits=Limits(max_rendered_bytes=4)) == [{"ab": "cd"}]
+    with pytest.raises(LimitExceeded):
+        load_documents("ab: cd", limits=Limits(max_rendered_bytes=3))
