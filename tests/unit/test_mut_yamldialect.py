@@ -93,3 +93,11 @@ def test_the_node_and_text_limits_are_exact():
     assert load_documents("ab: cd", limits=Limits(max_rendered_bytes=4)) == [{"ab": "cd"}]
     with pytest.raises(LimitExceeded):
         load_documents("ab: cd", limits=Limits(max_rendered_bytes=3))
+
+
+def test_the_alias_limit_is_exact():
+    text = "a: &a x\nb: [*a, *a]\n"            # two alias uses
+    assert load_documents(text, limits=Limits(max_aliases=2)) == [{"a": "x", "b": ["x", "x"]}]
+    with pytest.raises(LimitExceeded) as err:
+        load_documents(text, limits=Limits(max_aliases=1))
+    assert err.value.message == "config: alias uses: refused, more than 1 (limit max_aliases)"
