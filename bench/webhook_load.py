@@ -197,7 +197,35 @@ def slow_client(port: int, env: dict, token: str, stop: threading.Event, out: li
 
 # --- the private webhook ----------------------------------------------------------------------
 
-class Webhook:
+def memory_of(pid: int) -> dict:
+    out = {}
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "Threads"):
+            out[key] = int(value.split()[0])
+    return out
+
+
+class Started:
+    """A webhook process started here (`proc`, its `log` file): alive while it runs, stopped
+    at the end."""
+
+    proc: subprocess.Popen
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+class Webhook(Started):
     def __init__(self, env: dict, tmp: pathlib.Path, cache_ttl: float):
         config = yaml.safe_load(pathlib.Path(env["TOKENREVIEW_CONFIG"]).read_text())
         self.agent = f"tokenreview-load-{uuid.uuid4().hex[:8]}"
@@ -226,28 +254,11 @@ class Webhook:
         raise SystemExit("the webhook did not answer within 60 s")
 
     def memory(self) -> dict:
-        out = {}
-        for line in pathlib.Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "Threads"):
-                out[key] = int(value.split()[0])
-        return out
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+        return memory_of(self.proc.pid)
 
     def keystone_calls(self) -> int:
         return sum(int(m[1]) for line in self.log_path.read_text().splitlines()
                    for m in [_COST.search(line)] if m)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 class External:
@@ -259,14 +270,7 @@ class External:
         self.port, self.pid = port, pid
 
     def memory(self) -> dict:
-        if not self.pid:
-            return {}
-        out = {}
-        for line in pathlib.Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "Threads"):
-                out[key] = int(value.split()[0])
-        return out
+        return memory_of(self.pid) if self.pid else {}
 
     def keystone_calls(self) -> int:
         return 0
@@ -278,7 +282,7 @@ class External:
         pass
 
 
-class Upstream(External):
+class Upstream(Started, External):
     """k8s-keystone-auth (tools/cluster/keystone-auth.sh builds it; the pinned version) started
     here on a free port with the local wiring's server certificate and the local Keystone, as
     tests/e2e/test_upstream_keystone_auth.py starts it; stopped by its pid at the end."""
@@ -311,19 +315,6 @@ class Upstream(External):
             except OSError:
                 time.sleep(0.2)
         raise SystemExit("k8s-keystone-auth did not answer within 60 s")
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
 
 # --- Keystone ---------------------------------------------------------------------------------
 
