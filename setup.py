@@ -26,10 +26,10 @@ setup(
     ],
     entry_points={
         "console_scripts": [
-            "heat-k8s-hook = heat_k8s_hook.cli:main",
-            "heat-k8s-hook-kubectl = heat_k8s_hook.hook:main",
+            "heat-k8s-hook = heat_k8s_hook.cli.main:main",
+            "heat-k8s-hook-kubectl = heat_k8s_hook.entry.hook:main",
             # delete by absence, run by the agent before 55-heat-config (absence_run.py)
-            "heat-k8s-hook-absent = heat_k8s_hook.absence_run:main",
+            "heat-k8s-hook-absent = heat_k8s_hook.entry.absence_run:main",
         ],
     },
     data_files=[("share/heat-k8s-hook/hooks", ["hooks/kubectl"])],

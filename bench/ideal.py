@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from heat_k8s_hook.tinykube import Client  # noqa: E402
+from heat_k8s_hook.kube.tinykube import Client  # noqa: E402
 
 PLURALS = {"Namespace": "namespaces", "ConfigMap": "configmaps", "Secret": "secrets",
            "Service": "services", "Deployment": "deployments", "Job": "jobs",

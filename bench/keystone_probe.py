@@ -30,7 +30,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from heat_k8s_hook import cluster, keystone_auth  # noqa: E402
+from heat_k8s_hook.kube import cluster, keystone_auth  # noqa: E402
 
 _LOCK = threading.Lock()
 T0 = time.monotonic()

@@ -2,7 +2,7 @@
 
 `metadata.creationTimestamp`, managedFields' `time`, condition transition times, a Lease's
 MicroTime `renewTime` and Keystone's `expires_at` all go through `parse_time`; the readiness
-rules, the watch, the Lease rules (`ha.py`) and the TokenReview webhook used to carry a parser
+rules, the watch, the Lease rules (`ha/policy.py`) and the TokenReview webhook used to carry a parser
 each, with different ideas of what a fraction or an offset is.
 """
 from __future__ import annotations

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Optional
 
-from heat_k8s_hook import retry
-from heat_k8s_hook.cluster import ApiError, Cluster, NotFound, Resource
 from heat_k8s_hook.errors import ClusterUnreachable, HookError
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.kube import retry
+from heat_k8s_hook.kube.cluster import ApiError, Cluster, NotFound, Resource
+from heat_k8s_hook.objects import ObjectRef
 from heat_k8s_hook.readiness import rules
 from heat_k8s_hook.readiness.judge import event_text, judge, warnings_about
 from heat_k8s_hook.readiness.rules import Status, Verdict

@@ -2,7 +2,7 @@
 
 The agent's layout is made as 55-heat-config leaves it: the heat-config file (what Heat
 delivers now) and the deployed markers (`<id>.json`, `<id>.notify.json`). The real hook
-applied each deployment first; `python -m heat_k8s_hook.absence_run` is what the element's
+applied each deployment first; `python -m heat_k8s_hook.entry.absence_run` is what the element's
 50-heat-config-kubectl and the bootstrapped agent run. The API server's count of PodTemplate
 DELETEs says what was deleted.
 """
@@ -51,7 +51,7 @@ class Agent:
         return result
 
     def absent(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "heat_k8s_hook.absence_run", *args],
+        return subprocess.run([sys.executable, "-m", "heat_k8s_hook.entry.absence_run", *args],
                               env=self.env, capture_output=True, text=True, timeout=120)
 
     def log(self) -> str:

@@ -53,7 +53,7 @@ def test_progress_view_renders_updates_and_ends(hook_env, ns, tmp_path):
     path.write_text(json.dumps(deployment(docs, stack=f"t{uuid.uuid4().hex[:6]}",
                                           options={"timeout": 120})))
     try:
-        code, raw = run_in_pty([sys.executable, "-m", "heat_k8s_hook.cli", "apply", str(path)],
+        code, raw = run_in_pty([sys.executable, "-m", "heat_k8s_hook.cli.main", "apply", str(path)],
                                hook_env)
         assert code == 0, raw
         text = ANSI.sub("", raw)
@@ -70,7 +70,7 @@ def test_progress_view_renders_updates_and_ends(hook_env, ns, tmp_path):
         assert f"Deployment/{ns}/web created" in text.splitlines()[-2] + text.splitlines()[-1] \
             or f"Deployment/{ns}/web created" in last
         # status --watch on a terminal: the same table, judged live, ends once all are ready
-        code, raw = run_in_pty([sys.executable, "-m", "heat_k8s_hook.cli", "status", str(path),
+        code, raw = run_in_pty([sys.executable, "-m", "heat_k8s_hook.cli.main", "status", str(path),
                                 "--watch", "--timeout", "20", "--interval", "1"], hook_env, 60)
         text = ANSI.sub("", raw)
         assert code == 0, text
@@ -82,5 +82,5 @@ def test_progress_view_renders_updates_and_ends(hook_env, ns, tmp_path):
             if item["name"] == "deploy_action":
                 item["value"] = "DELETE"
         path_delete.write_text(json.dumps(dep))
-        subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", "delete", str(path_delete)],
+        subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli.main", "delete", str(path_delete)],
                        env=dict(os.environ, **hook_env), capture_output=True, timeout=120)

@@ -17,9 +17,10 @@ import pytest
 from faultproxy import FaultProxy
 from hookrun import ROOT, deployment, run_hook
 
-from heat_k8s_hook import inventory
-from heat_k8s_hook.cluster import Cluster, KubeconfigCredentials
-from heat_k8s_hook.plan import PART_OF, ObjectRef
+from heat_k8s_hook.engine import inventory
+from heat_k8s_hook.engine.plan import PART_OF
+from heat_k8s_hook.kube.cluster import Cluster, KubeconfigCredentials
+from heat_k8s_hook.objects import ObjectRef
 from heat_k8s_hook.readiness.watch import Target, Waiter
 
 N = 200  # objects: one Namespace and 199 ConfigMaps of 2 kB

@@ -21,7 +21,7 @@ import uuid
 from apimetrics import writes
 from hookrun import HOOK, Run, deployment
 
-from heat_k8s_hook import ha
+from heat_k8s_hook.config import settings
 
 COUNTED = ("resourcequotas", "poddisruptionbudgets")
 UPSERTS = frozenset({"POST", "PUT", "PATCH", "APPLY"})   # not the namespace controller's deletes
@@ -154,7 +154,7 @@ def test_three_members_one_applier_then_a_late_member(kubectl, hook_env):
     held = lease(kubectl, stack)
     assert held and not held["spec"].get("holderIdentity")   # released, outcome recorded
     assert recorded(held) == ["0", "1", "2"], "every member that answered is recorded"
-    status = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", "status",
+    status = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli.main", "status",
                              f"{stack}/0b5c2d7e-1111/{stack}-web_config-x1y2"],
                             capture_output=True, text=True, env=dict(os.environ, **hook_env))
     assert f"lease: free; generation {runs[0].err.split('generation ')[1][:16]} (CREATE) " \
@@ -240,7 +240,7 @@ def test_killed_worker_its_hook_runs_again_and_takes_over(kubectl, hook_env):
     taken_at = next_holder(kubectl, stack, holder)
     runs = [finish(p) for p in procs]
     takeover = taken_at - killed
-    assert takeover < ha.DEFAULT_LEASE_SECONDS / 2, f"taken over {takeover:.1f}s after the kill"
+    assert takeover < settings.DEFAULT_LEASE_SECONDS / 2, f"taken over {takeover:.1f}s after the kill"
     assert [(r.code, r.returncode) for r in runs] == [(0, 0)] * 3, [r.err for r in runs]
     mine = runs[procs.index(victim)]
     assert victim.pid != pid

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from hookrun import deployment, run_hook, write_kubeconfig
 
-from heat_k8s_hook.limits import Limits
+from heat_k8s_hook.input.limits import Limits
 
 
 def cm(ns, name="c", **data):

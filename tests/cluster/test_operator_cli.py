@@ -14,7 +14,7 @@ PW = "hunter22-cli-secret"
 
 
 def cli(*args, env=None, timeout=180):
-    return subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", *args], text=True,
+    return subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli.main", *args], text=True,
                           capture_output=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
 

@@ -102,7 +102,7 @@ def pod_deployment(ns: str, image: str, **container) -> dict:
 
 def cli(hook_env, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, **hook_env, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", *args], input=stdin,
+    proc = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli.main", *args], input=stdin,
                           capture_output=True, text=True, timeout=300, env=env, cwd=str(ROOT))
     assert_no_canary(proc.stdout, proc.stderr)
     return proc

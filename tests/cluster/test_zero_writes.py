@@ -110,7 +110,7 @@ def redeliver_counting(kubectl, dep, env, tries: int = 8):
 
 
 def test_unchanged_redelivery_writes_nothing(kubectl, hook_env):
-    """Checked red by breaking it on purpose: with plan.unchanged comparing spellings only
+    """Checked red by breaking it on purpose: with drift.unchanged comparing spellings only
     (no quantity normalisation, no dry-run answer compared) the quantities' Deployment and
     LimitRange were PATCHed on every re-delivery (2 writes); with the inventory parent written
     every time, 1 write per re-delivery; and with the fast path's resourceVersion check removed,

@@ -182,7 +182,7 @@ def test_tenant_applies_with_its_own_keystone_identity(tenants, signal_settings,
     no_secret(text, a.password)
     identity = "/".join(i["value"] for i in dep["inputs"]
                         if i["name"] in ("deploy_stack_id", "deploy_resource_name"))
-    status = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", "status", identity,
+    status = subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli.main", "status", identity,
                              "--kubeconfig", kubeconfig, "-o", "json"],
                             capture_output=True, text=True, timeout=120,
                             env=dict(os.environ, HEAT_K8S_HOOK_CONFIG="/nonexistent"))

@@ -64,7 +64,7 @@ def test_config_dir_and_kubeconfig_are_private(report):
 def test_operator_settings_are_written_private_with_the_defaults(report):
     import yaml
 
-    from heat_k8s_hook.settings import Settings, parse_settings
+    from heat_k8s_hook.config.settings import Settings, parse_settings
     assert report["settings_mode"] == "0o600" and report["settings_uid"] == 0
     written = parse_settings(yaml.safe_load(report["settings_text"] or ""))
     assert report["settings_text"] and written == Settings()

@@ -17,7 +17,7 @@ import time
 from typing import Any, Optional
 from urllib.parse import parse_qsl, urlencode
 
-from heat_k8s_hook.cluster import ApiError, Credentials, NotFound, Resource, UnknownKind
+from heat_k8s_hook.kube.cluster import ApiError, Credentials, NotFound, Resource, UnknownKind
 
 KINDS = {
     "v1": [("ConfigMap", "configmaps", True), ("Secret", "secrets", True),

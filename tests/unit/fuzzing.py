@@ -19,14 +19,14 @@ import yaml
 from fakeapi import FakeApiServer
 from hypothesis import strategies as st
 
-from heat_k8s_hook.deployment import load_deployment
+from heat_k8s_hook.config.settings import Settings, check_options
+from heat_k8s_hook.engine.inventory import NAMESPACE
+from heat_k8s_hook.engine.pipeline import Context, execute
+from heat_k8s_hook.entry.hook import Answer
 from heat_k8s_hook.errors import EXIT_CODES, HookError
-from heat_k8s_hook.hook import Answer
-from heat_k8s_hook.inventory import NAMESPACE
-from heat_k8s_hook.limits import Limits
-from heat_k8s_hook.pipeline import Context, execute
-from heat_k8s_hook.report import Masker, Result, error_result
-from heat_k8s_hook.settings import Settings, check_options
+from heat_k8s_hook.input.deployment import load_deployment
+from heat_k8s_hook.input.limits import Limits
+from heat_k8s_hook.result.report import Masker, Result, error_result
 
 CANARY = "CANARY-s3cr3t-7f1d"
 FakeCluster = FakeApiServer

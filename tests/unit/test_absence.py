@@ -1,7 +1,7 @@
 """Delete by absence, the pure plan (absence.py): what left this server, what is still here."""
 from __future__ import annotations
 
-from heat_k8s_hook import absence
+from heat_k8s_hook.engine import absence
 
 
 def payload(id_, action="CREATE", stack="shop/1", resource="web", name="shop-web_config-"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fakeapi import FakeApiServer
 from wiring import deployment, through_pipeline
 
-from heat_k8s_hook import coordinate
+from heat_k8s_hook.ha import coordinate
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata: {a: '1'}\n"
 CM_PATH = "/api/v1/namespaces/default/configmaps/web"

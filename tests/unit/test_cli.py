@@ -10,7 +10,7 @@ SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
 
 
 def cli(*args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "heat_k8s_hook.cli.main", *args], input=stdin,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -43,7 +43,7 @@ def test_readiness_subcommand_passes_through():
 
 def test_help_everywhere_and_json_on_every_subcommand():
     """Every subcommand answers --help and offers --output json."""
-    from heat_k8s_hook.cli import parser
+    from heat_k8s_hook.cli.main import parser
     sub = next(a for a in parser()._actions if a.dest == "command")
     for name, command in sub.choices.items():
         assert cli(name, "--help").returncode == 0, name

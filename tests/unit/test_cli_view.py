@@ -2,11 +2,11 @@
 import io
 import re
 
-from heat_k8s_hook import steps
-from heat_k8s_hook.cli_view import LiveView
-from heat_k8s_hook.events import ObjectChanged, StepStarted, VerdictChanged
-from heat_k8s_hook.plan import Action, ObjectRef
+from heat_k8s_hook.cli.view import LiveView
+from heat_k8s_hook.engine import steps
+from heat_k8s_hook.objects import Action, ObjectRef
 from heat_k8s_hook.readiness.rules import Status
+from heat_k8s_hook.result.events import ObjectChanged, StepStarted, VerdictChanged
 
 REF = ObjectRef("apps", "Deployment", "shop", "web", "v1")
 

@@ -7,7 +7,7 @@ stage 60 s instead of 21 s (bench/scale, docs/benchmarks.md).
 """
 import pytest
 
-from heat_k8s_hook import plan
+from heat_k8s_hook.engine import plan
 
 
 @pytest.mark.parametrize("kind", ["ConfigMap", "Secret", "Service", "ServiceAccount",

@@ -1,14 +1,14 @@
 """The deployment JSON and its options: validation, typed inputs, stable identity."""
 import pytest
 
-from heat_k8s_hook.deployment import (
+from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.input.deployment import (
     KNOWN_OPTIONS,
     decode_input,
     load_deployment,
     parse_deployment,
     parse_options,
 )
-from heat_k8s_hook.errors import InvalidInput
 
 
 def dep(**kw):
@@ -161,7 +161,7 @@ def test_bad_deployments_are_code_2_without_values(data, needle):
     1e999, duplicate keys, lone surrogates, non-finite Number inputs, `timeout: inf`, a
     namespace that is no DNS label, a map as `id` and a set in a Json input were accepted; an
     unknown option key and `deploy_action` were echoed."""
-    from heat_k8s_hook.limits import Limits
+    from heat_k8s_hook.input.limits import Limits
     with pytest.raises(InvalidInput) as exc:
         load_deployment(data, Limits())
     assert exc.value.code == 2 and needle in str(exc.value), str(exc.value)
@@ -169,7 +169,7 @@ def test_bad_deployments_are_code_2_without_values(data, needle):
 
 
 def test_stdin_size_is_checked_before_parsing():
-    from heat_k8s_hook.limits import Limits
+    from heat_k8s_hook.input.limits import Limits
     with pytest.raises(InvalidInput, match="limit max_stdin_bytes"):
         load_deployment(b'{"config": "' + b"x" * 2000 + b'"}', Limits(max_stdin_bytes=1000))
 

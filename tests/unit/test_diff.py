@@ -1,5 +1,5 @@
 """diff.py: a unified diff per object without server noise, Secret values never shown."""
-from heat_k8s_hook.diff import unified
+from heat_k8s_hook.engine.diff import unified
 
 LIVE = {"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "c", "namespace": "n", "resourceVersion": "9", "uid": "u",

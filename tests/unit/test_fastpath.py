@@ -8,9 +8,11 @@ import types
 
 import pytest
 
-from heat_k8s_hook import fastpath, tinykube
-from heat_k8s_hook.deployment import load_deployment
-from heat_k8s_hook.inventory import parent_name
+from heat_k8s_hook.engine import inventory
+from heat_k8s_hook.engine.inventory import parent_name
+from heat_k8s_hook.entry import fastpath
+from heat_k8s_hook.input.deployment import load_deployment
+from heat_k8s_hook.kube import tinykube
 
 # As Heat signs a CFN_SIGNAL URL: the resource's ARN path and EC2 access key, a new timestamp
 # and signature per action (heat/engine/resources/signal_responder.py _get_ec2_signed_url).
@@ -159,11 +161,11 @@ def test_digest_sees_every_resource_version():
     changed["items"][0]["metadata"]["resourceVersion"] = "2"
     added = copy.deepcopy(listing)
     added["items"].append({"metadata": {"namespace": "n", "name": "b", "resourceVersion": "1"}})
-    digests = {fastpath.digest([("s", x)]) for x in (listing, changed, added, {"items": []})}
+    digests = {inventory.digest([("s", x)]) for x in (listing, changed, added, {"items": []})}
     assert len(digests) == 4
 
 
-# -- the record of a successful apply (outcome.py) ---------------------------------------------
+# -- the record of a successful apply (engine/record.py) ---------------------------------------------
 
 def _full(ns, name, rv) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v" * 100},
@@ -173,7 +175,7 @@ def _full(ns, name, rv) -> dict:
 
 
 def _metadata_only(listing: dict) -> dict:
-    """What the API server answers to fastpath.METADATA_LIST for the same objects."""
+    """What the API server answers to inventory.METADATA_LIST for the same objects."""
     keep = ("namespace", "name", "resourceVersion", "uid", "labels", "managedFields")
     return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
             "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
@@ -182,14 +184,14 @@ def _metadata_only(listing: dict) -> dict:
 
 
 def test_digest_of_metadata_only_lists_is_the_digest_of_full_lists():
-    """save (outcome.py) and the fast path both LIST as PartialObjectMetadataList; a server
+    """save (engine/record.py) and the fast path both LIST as PartialObjectMetadataList; a server
     that answers with full objects (the Accept's fallback) must give the same digest."""
     full = {"items": [_full("n", f"c{i}", str(10 + i)) for i in range(5)]}
-    assert fastpath.digest([("s", full)]) == fastpath.digest([("s", _metadata_only(full))])
+    assert inventory.digest([("s", full)]) == inventory.digest([("s", _metadata_only(full))])
 
 
 class _Recording:
-    """The API server boundary of outcome.save: answers LISTs, remembers when and how."""
+    """The API server boundary of record.save: answers LISTs, remembers when and how."""
 
     def __init__(self):
         self.calls, self.lock = [], threading.Lock()
@@ -202,8 +204,8 @@ class _Recording:
 
 
 def _run_ctx(pool):
-    from heat_k8s_hook.cluster import Resource
-    from heat_k8s_hook.plan import ObjectRef
+    from heat_k8s_hook.kube.cluster import Resource
+    from heat_k8s_hook.objects import ObjectRef
     kinds = {"ConfigMap": Resource("", "v1", "ConfigMap", "configmaps", True),
              "Secret": Resource("", "v1", "Secret", "secrets", True),
              "Deployment": Resource("apps", "v1", "Deployment", "deployments", True)}
@@ -231,15 +233,16 @@ def test_save_lists_metadata_only_and_ready_scopes_while_the_wait_goes_on():
     and with the early LISTs removed (nothing listed while the Deployment is in progress)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from heat_k8s_hook import outcome, steps
-    from heat_k8s_hook.events import ObjectChanged, StepStarted, VerdictChanged
-    from heat_k8s_hook.plan import Action
+    from heat_k8s_hook.engine import record as record_module
+    from heat_k8s_hook.engine import steps
+    from heat_k8s_hook.objects import Action
     from heat_k8s_hook.readiness.rules import Status
-    from heat_k8s_hook.report import Masker
+    from heat_k8s_hook.result.events import ObjectChanged, StepStarted, VerdictChanged
+    from heat_k8s_hook.result.report import Masker
     with ThreadPoolExecutor(4) as pool:
         ctx, recorded = _run_ctx(pool)
         events = []
-        rec = outcome.Recorder(events.append)
+        rec = record_module.Recorder(events.append)
         rec.run_ctx = ctx
         refs = [it.ref for it in ctx.items.values()]
         for ref in refs:
@@ -253,9 +256,9 @@ def test_save_lists_metadata_only_and_ready_scopes_while_the_wait_goes_on():
         rec(VerdictChanged(refs[3], Status.IN_PROGRESS, "rolling out"))
         assert len(ctx.cluster.calls) == 2
         rec(VerdictChanged(refs[3], Status.READY, "available"))
-        outcome.save(ctx, rec, "k", Masker())
+        record_module.save(ctx, rec, "k", Masker())
     assert sorted(p for p, _ in ctx.cluster.calls) == ["configmaps", "deployments", "secrets"]
-    assert {a for _, a in ctx.cluster.calls} == {fastpath.METADATA_LIST}
+    assert {a for _, a in ctx.cluster.calls} == {inventory.METADATA_LIST}
     record = json.loads(recorded["outcome"])
     assert record["objects"] == 4 and len(record["scopes"]) == 3
     assert len(events) == 4 + 1 + 3 + 2   # every event passed on
@@ -267,14 +270,14 @@ def test_a_scope_with_a_pruned_object_is_listed_at_the_end():
     the ConfigMaps' scope was LISTed during the wait)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from heat_k8s_hook import outcome, steps
-    from heat_k8s_hook.events import ObjectChanged, StepStarted
-    from heat_k8s_hook.plan import Action, ObjectRef
+    from heat_k8s_hook.engine import record, steps
+    from heat_k8s_hook.objects import Action, ObjectRef
+    from heat_k8s_hook.result.events import ObjectChanged, StepStarted
     with ThreadPoolExecutor(2) as pool:
         ctx, _ = _run_ctx(pool)
-        rec = outcome.Recorder(lambda e: None)
+        rec = record.Recorder(lambda e: None)
         rec.run_ctx = ctx
         rec(ObjectChanged(ObjectRef("", "ConfigMap", "app", "old", "v1"), Action.PRUNED))
         rec(StepStarted(5, 6, steps.WaitReady(())))   # nothing waited: all ready at once
-        assert sorted(rec.early) == sorted(s for s in outcome.scopes(ctx)
+        assert sorted(rec.early) == sorted(s for s in record.scopes(ctx)
                                            if "/configmaps?" not in s)

@@ -8,7 +8,7 @@ import json
 import pytest
 from test_fastpath import env, payload  # noqa: F401 (env is a fixture)
 
-from heat_k8s_hook import fastpath
+from heat_k8s_hook.entry import fastpath
 
 
 @pytest.mark.parametrize("change", ["group", "outputs", "context"])
@@ -61,7 +61,7 @@ def test_without_kubeconfig_the_operators_default_kubeconfig_is_the_full_paths(t
     environ = settings(tmp_path, f"max_timeout: 30\ndefault_kubeconfig: {kc}\n")
     del environ["KUBECONFIG"]
     assert fastpath.kubeconfig_path({}, environ) == str(kc)
-    from heat_k8s_hook.settings import load_settings
+    from heat_k8s_hook.config.settings import load_settings
     assert load_settings(environ).default_kubeconfig == str(kc)   # the full path reads the same
     kc.unlink()
     assert fastpath.kubeconfig_path({}, environ) is None
@@ -84,8 +84,8 @@ def test_the_kubeconfig_option_then_the_environment_then_the_default(tmp_path, m
     ([{"name": "deploy_stack_id", "value": "s/1"}], "", "i"),
 ])
 def test_naming_without_a_stack_or_a_resource_is_the_full_paths(inputs, name, ident):
-    from heat_k8s_hook.deployment import load_deployment
-    from heat_k8s_hook.inventory import parent_name
+    from heat_k8s_hook.engine.inventory import parent_name
+    from heat_k8s_hook.input.deployment import load_deployment
     p = {"config": "", "name": name, "id": ident,
          "inputs": [{"name": "deploy_action", "value": "UPDATE"}] + inputs}
     dep = load_deployment(json.dumps(p).encode())

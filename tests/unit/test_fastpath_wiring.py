@@ -13,8 +13,10 @@ from urllib.parse import parse_qsl
 import pytest
 from wiring import deployment, through_hook
 
-from heat_k8s_hook import fastpath, tinykube
-from heat_k8s_hook.cluster import NotFound
+from heat_k8s_hook.engine import inventory
+from heat_k8s_hook.entry import fastpath
+from heat_k8s_hook.kube import tinykube
+from heat_k8s_hook.kube.cluster import NotFound
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {k: v}\n"
 
@@ -74,7 +76,7 @@ def test_a_redelivery_is_answered_from_the_record_with_gets_only(recorded):
     assert all(r.startswith("GET ") for r in api.requests[before:])
     assert FakeClient.seen[0] == ("client", environ["KUBECONFIG"], "ctx-a")
     lists = [s for s in FakeClient.seen if s[0] == "GET" and "labelSelector" in s[1]]
-    assert lists and all(accept == fastpath.METADATA_LIST for _g, _p, accept in lists)
+    assert lists and all(accept == inventory.METADATA_LIST for _g, _p, accept in lists)
     again = fastpath.try_answer(data, environ)
     assert again["deploy_stderr"].startswith("[  0.0")
 
@@ -142,8 +144,8 @@ def test_no_parent_is_not_answered(recorded):
     {"stack": "s" * 37 + "---/1", "resource": "---r"},
 ])
 def test_naming_is_the_full_paths_identity_and_parent(extra):
-    from heat_k8s_hook.deployment import load_deployment
-    from heat_k8s_hook.inventory import parent_name
+    from heat_k8s_hook.engine.inventory import parent_name
+    from heat_k8s_hook.input.deployment import load_deployment
     inputs = [{"name": "deploy_action", "value": "UPDATE"}]
     if extra.get("stack", "s/1"):
         inputs.append({"name": "deploy_stack_id", "value": extra.get("stack", "s/1")})

@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, seed, settings
 from tests_paths import HOOK
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.limits import Limits
-from heat_k8s_hook.render import render
+from heat_k8s_hook.input.limits import Limits
+from heat_k8s_hook.input.render import render
 
 SEED = int(os.environ.get("HEAT_K8S_HOOK_FUZZ_SEED", "20261205"))
 
@@ -60,8 +60,8 @@ def test_no_input_breaks_the_contract(capsys):
 def test_the_harness_sees_a_crash(monkeypatch):
     """A crash planted in rendering is reported as code 70; a code 2 planted after the apply
     (in the wait) is reported as a write before code 2; the same case unplanted is clean."""
-    import heat_k8s_hook.pipeline as pipeline
-    from heat_k8s_hook import runner, steps
+    import heat_k8s_hook.engine.pipeline as pipeline
+    from heat_k8s_hook.engine import runner, steps
     data = json.dumps({"config": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
                        "options": {"timeout": 5}}).encode()
     assert run_case(data).problems == [] and application_writes(run_case(data).writes)

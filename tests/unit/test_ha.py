@@ -1,13 +1,13 @@
-"""The pure rules of one applier per application (ha.py): identity, generation, decisions."""
+"""The pure rules of one applier per application (ha/policy.py): identity, generation, decisions."""
 from __future__ import annotations
 
 import pytest
 
-from heat_k8s_hook import ha
-from heat_k8s_hook.coordinate import matches
-from heat_k8s_hook.deployment import parse_deployment
-from heat_k8s_hook.plan import ObjectRef
-from heat_k8s_hook.steps import Facts, Planned
+from heat_k8s_hook.engine.steps import Facts, Planned
+from heat_k8s_hook.ha import policy
+from heat_k8s_hook.ha.coordinate import matches
+from heat_k8s_hook.input.deployment import parse_deployment
+from heat_k8s_hook.objects import ObjectRef
 
 NOW = 1_800_000_000.0
 
@@ -51,68 +51,68 @@ def test_option_application_names_the_identity_in_any_stack():
 
 
 def lease(holder="", renewed=NOW, seconds=15, outcome=None):
-    spec = {"leaseDurationSeconds": seconds, "renewTime": ha.micro_time(renewed)}
+    spec = {"leaseDurationSeconds": seconds, "renewTime": policy.micro_time(renewed)}
     if holder:
         spec["holderIdentity"] = holder
-    annotations = {ha.OUTCOME: outcome.encode()} if outcome else {}
+    annotations = {policy.OUTCOME: outcome.encode()} if outcome else {}
     return {"metadata": {"annotations": annotations, "resourceVersion": "7"}, "spec": spec}
 
 
 def outcome(code=0, member_="0", generation="g1"):
-    return ha.Outcome(generation, code, ((ObjectRef("", "ConfigMap", "n", "c", "v1").to_dict(),
+    return policy.Outcome(generation, code, ((ObjectRef("", "ConfigMap", "n", "c", "v1").to_dict(),
                                           "created"),), {"ip": "10.0.0.1"}, "",
                       f"{member_}@ctl-{member_}:42", "id")
 
 
 @pytest.mark.parametrize("seen,following,checked,move", [
-    (None, False, False, ha.Move.ACQUIRE),                                  # first
-    (lease("0@h:1"), False, False, ha.Move.FOLLOW),                         # held
-    (lease("0@h:1", renewed=NOW - 16), False, False, ha.Move.ACQUIRE),      # lapsed: take over
-    (lease("0@h:1", renewed=NOW - 16), True, False, ha.Move.ACQUIRE),       # holder died
-    (lease(outcome=outcome()), True, False, ha.Move.ANSWER),                # followed: answer
-    (lease(outcome=outcome(code=6)), True, False, ha.Move.ANSWER),          # same failure
-    (lease(outcome=outcome()), False, False, ha.Move.CHECK),                # late: check first
-    (lease(outcome=outcome()), False, True, ha.Move.ACQUIRE),               # check failed
-    (lease(outcome=outcome(code=6)), False, False, ha.Move.ACQUIRE),        # late after failure
-    (lease(outcome=outcome(generation="g0")), True, False, ha.Move.ACQUIRE),  # older outcome
-    (lease("2@h:3", outcome=outcome(generation="g0")), True, False, ha.Move.FOLLOW),
+    (None, False, False, policy.Move.ACQUIRE),                                  # first
+    (lease("0@h:1"), False, False, policy.Move.FOLLOW),                         # held
+    (lease("0@h:1", renewed=NOW - 16), False, False, policy.Move.ACQUIRE),      # lapsed: take over
+    (lease("0@h:1", renewed=NOW - 16), True, False, policy.Move.ACQUIRE),       # holder died
+    (lease(outcome=outcome()), True, False, policy.Move.ANSWER),                # followed: answer
+    (lease(outcome=outcome(code=6)), True, False, policy.Move.ANSWER),          # same failure
+    (lease(outcome=outcome()), False, False, policy.Move.CHECK),                # late: check first
+    (lease(outcome=outcome()), False, True, policy.Move.ACQUIRE),               # check failed
+    (lease(outcome=outcome(code=6)), False, False, policy.Move.ACQUIRE),        # late after failure
+    (lease(outcome=outcome(generation="g0")), True, False, policy.Move.ACQUIRE),  # older outcome
+    (lease("2@h:3", outcome=outcome(generation="g0")), True, False, policy.Move.FOLLOW),
 ])
 def test_decide(seen, following, checked, move):
-    assert ha.decide(seen, "g1", "1", NOW, following, checked).move is move
+    assert policy.decide(seen, "g1", "1", NOW, following, checked).move is move
 
 
 def test_own_outcome_is_a_redelivery_not_an_answer():
     # this member's own success: check (a match runs with nothing to write), never ANSWER
-    assert ha.decide(lease(outcome=outcome(member_="1")), "g1", "1", NOW, True).move \
-        is ha.Move.CHECK
+    assert policy.decide(lease(outcome=outcome(member_="1")), "g1", "1", NOW, True).move \
+        is policy.Move.CHECK
 
 
 def test_holder_identity_names_host_and_pid():
-    holder = ha.Holder("controller-0", "ctl0.example", 4242)
+    holder = policy.Holder("controller-0", "ctl0.example", 4242)
     assert str(holder) == "controller-0@ctl0.example:4242"
-    assert ha.Holder.parse(str(holder)) == holder
-    assert ha.Holder.parse("garbage") is None
+    assert policy.Holder.parse(str(holder)) == holder
+    assert policy.Holder.parse("garbage") is None
 
 
 def test_outcome_round_trip_and_release_frees_the_lease():
     out = outcome(code=6)
-    assert ha.Outcome.decode(out.encode()) == out
-    held = ha.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app", ha.Holder("0", "h", 1),
+    assert policy.Outcome.decode(out.encode()) == out
+    held = policy.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app", policy.Holder("0", "h", 1),
                            "g1", 15, NOW)
     assert held["spec"]["holderIdentity"] == "0@h:1" and held["spec"]["leaseTransitions"] == 0
-    freed = ha.release_body(dict(held, metadata=dict(held["metadata"], resourceVersion="9")), out)
-    assert "holderIdentity" not in freed["spec"] and ha.outcome_of(freed) == out
+    freed = policy.release_body(dict(held, metadata=dict(held["metadata"], resourceVersion="9")), out)
+    assert "holderIdentity" not in freed["spec"] and policy.outcome_of(freed) == out
     assert freed["metadata"]["resourceVersion"] == "9"      # optimistic concurrency
-    again = ha.acquire_body(freed, "heat-x", "heat-k8s-hook", "s/1/app", ha.Holder("1", "h", 2),
+    again = policy.acquire_body(freed, "heat-x", "heat-k8s-hook", "s/1/app", policy.Holder("1", "h", 2),
                             "g2", 15, NOW)
-    assert again["spec"]["leaseTransitions"] == 1 and ha.outcome_of(again) == out
+    assert again["spec"]["leaseTransitions"] == 1 and policy.outcome_of(again) == out
 
 
 def test_delete_from_a_stack_the_application_moved_from_is_left_alone():
-    moved = ha.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
-    assert ha.moved_from(lease(outcome=moved), "plain/1", "DELETE") == "group/2"
-    assert ha.moved_from(lease(outcome=moved), "group/2", "DELETE") == ""
-    assert ha.moved_from(lease(outcome=moved), "plain/1", "UPDATE") == ""
+    moved = policy.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
+    assert policy.moved_from(lease(outcome=moved), "plain/1", "DELETE") == "group/2"
+    assert policy.moved_from(lease(outcome=moved), "group/2", "DELETE") == ""
+    assert policy.moved_from(lease(outcome=moved), "plain/1", "UPDATE") == ""
 
 
 def ref(name):
@@ -132,13 +132,13 @@ def test_late_member_check(facts, ok):
 
 
 def test_describe_for_status():
-    assert ha.describe(None, NOW) == ""
+    assert policy.describe(None, NOW) == ""
     held = lease("0@h:1")
-    held["metadata"]["annotations"][ha.GENERATION] = "g1"
-    assert ha.describe(held, NOW) == "lease: held by 0@h:1 (applying generation g1)"
-    done = lease(outcome=ha.Outcome("g1", 0, applier="0@h:1", action="CREATE"))
-    assert ha.describe(done, NOW) == "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0"
-    assert ha.describe(lease("0@h:1", renewed=NOW - 60), NOW) == \
+    held["metadata"]["annotations"][policy.GENERATION] = "g1"
+    assert policy.describe(held, NOW) == "lease: held by 0@h:1 (applying generation g1)"
+    done = lease(outcome=policy.Outcome("g1", 0, applier="0@h:1", action="CREATE"))
+    assert policy.describe(done, NOW) == "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0"
+    assert policy.describe(lease("0@h:1", renewed=NOW - 60), NOW) == \
         "lease: free (claim of 0@h:1 lapsed)"
 
 
@@ -146,28 +146,28 @@ def test_describe_for_status():
 
 def freed(members=(), member_="0", action="CREATE"):
     """A released Lease recording `members`, as the applier `member_` left it."""
-    held = ha.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app",
-                           ha.Holder(member_, "h", 1), "g1", 15, NOW)
+    held = policy.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app",
+                           policy.Holder(member_, "h", 1), "g1", 15, NOW)
     for name in members:
-        held = ha.with_member(held, name, True) or held
-    return ha.release_body(held, ha.Outcome("g1", 0, applier=f"{member_}@h:1", action=action))
+        held = policy.with_member(held, name, True) or held
+    return policy.release_body(held, policy.Outcome("g1", 0, applier=f"{member_}@h:1", action=action))
 
 
 def test_the_applier_is_recorded_on_release_and_its_delete_takes_it_off():
-    assert ha.members_of(freed()) == ("0",)
-    assert ha.members_of(freed(["1", "2"])) == ("0", "1", "2")
-    assert ha.members_of(freed(["0", "1"], action="DELETE")) == ("1",)
-    assert ha.members_of(freed(["0"], action="DELETE")) == ()
+    assert policy.members_of(freed()) == ("0",)
+    assert policy.members_of(freed(["1", "2"])) == ("0", "1", "2")
+    assert policy.members_of(freed(["0", "1"], action="DELETE")) == ("1",)
+    assert policy.members_of(freed(["0"], action="DELETE")) == ()
 
 
 def test_with_member_keeps_the_resource_version_and_writes_only_a_change():
     lease_ = dict(freed(), metadata=dict(freed()["metadata"], resourceVersion="9"))
-    joined = ha.with_member(lease_, "1", True)
-    assert ha.members_of(joined) == ("0", "1") and joined["metadata"]["resourceVersion"] == "9"
-    assert ha.outcome_of(joined) == ha.outcome_of(lease_)          # nothing else touched
-    assert ha.with_member(joined, "1", True) is None                # recorded: no write
-    assert ha.with_member(lease_, "7", False) is None               # never recorded: no write
-    assert ha.members_of(ha.with_member(joined, "0", False)) == ("1",)
+    joined = policy.with_member(lease_, "1", True)
+    assert policy.members_of(joined) == ("0", "1") and joined["metadata"]["resourceVersion"] == "9"
+    assert policy.outcome_of(joined) == policy.outcome_of(lease_)          # nothing else touched
+    assert policy.with_member(joined, "1", True) is None                # recorded: no write
+    assert policy.with_member(lease_, "7", False) is None               # never recorded: no write
+    assert policy.members_of(policy.with_member(joined, "0", False)) == ("1",)
 
 
 @pytest.mark.parametrize("recorded,me,rest", [
@@ -177,32 +177,32 @@ def test_with_member_keeps_the_resource_version_and_writes_only_a_change():
     (("0", "1"), "5", ("0", "1")),     # a member that never answered deletes nothing either
 ])
 def test_others_decide_whether_a_delete_leaves_or_deletes(recorded, me, rest):
-    assert ha.others(freed(recorded[1:], recorded[0]) if recorded else None, me) == rest
+    assert policy.others(freed(recorded[1:], recorded[0]) if recorded else None, me) == rest
 
 
 def test_a_lease_from_before_members_were_recorded_knows_its_applier():
-    legacy = lease(outcome=ha.Outcome("g1", 0, applier="0@h:1", action="UPDATE"))
-    assert ha.others(legacy, "2") == ("0",)        # an old group shrinks: 2 leaves it to 0
-    assert ha.others(legacy, "0") == ()            # a plain deployment: deletes as before
-    gone = lease(outcome=ha.Outcome("g1", 0, applier="0@h:1", action="DELETE"))
-    assert ha.others(gone, "2") == ()
+    legacy = lease(outcome=policy.Outcome("g1", 0, applier="0@h:1", action="UPDATE"))
+    assert policy.others(legacy, "2") == ("0",)        # an old group shrinks: 2 leaves it to 0
+    assert policy.others(legacy, "0") == ()            # a plain deployment: deletes as before
+    gone = lease(outcome=policy.Outcome("g1", 0, applier="0@h:1", action="DELETE"))
+    assert policy.others(gone, "2") == ()
 
 
 def test_the_record_is_bounded():
     long = "c" * 300
-    assert ha.member_key(long) != ha.member_key(long[:-1] + "d")       # no collision by a cut
-    assert len(ha.member_key(long)) == ha.MAX_MEMBER_CHARS
-    assert ha.others(ha.with_member(freed(), long, True), long) == ("0",)
-    full = freed([str(i) for i in range(1, ha.MAX_MEMBERS)])
-    assert len(ha.members_of(full)) == ha.MAX_MEMBERS
-    assert ha.record_full(full, "new") and not ha.record_full(full, "7")
-    assert ha.with_member(full, "new", True) is None
-    broken = dict(full, metadata=dict(full["metadata"], annotations={ha.MEMBERS: "{bad"}))
-    assert ha.members_of(broken) == ()
+    assert policy.member_key(long) != policy.member_key(long[:-1] + "d")       # no collision by a cut
+    assert len(policy.member_key(long)) == policy.MAX_MEMBER_CHARS
+    assert policy.others(policy.with_member(freed(), long, True), long) == ("0",)
+    full = freed([str(i) for i in range(1, policy.MAX_MEMBERS)])
+    assert len(policy.members_of(full)) == policy.MAX_MEMBERS
+    assert policy.record_full(full, "new") and not policy.record_full(full, "7")
+    assert policy.with_member(full, "new", True) is None
+    broken = dict(full, metadata=dict(full["metadata"], annotations={policy.MEMBERS: "{bad"}))
+    assert policy.members_of(broken) == ()
 
 
 def test_status_names_the_members():
-    assert ha.describe(freed(["1"]), NOW) == \
+    assert policy.describe(freed(["1"]), NOW) == \
         "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0; members 0, 1"
 
 
@@ -230,8 +230,8 @@ def delete_all_at_once(recorded: tuple, deleting: tuple) -> list:
                 nxt[name] = "followed"
             elif seen[0] != version:
                 nxt[name] = ("read", None)        # 409: read again
-            elif ha.others(seen[1], name):
-                body = ha.with_member(seen[1], name, False)
+            elif policy.others(seen[1], name):
+                body = policy.with_member(seen[1], name, False)
                 out = (version + (body is not None), body or lease_, "")
                 nxt[name] = "left"
             else:
@@ -262,51 +262,51 @@ def test_concurrent_deletes_delete_exactly_once_and_only_at_the_last_member(
 
 def test_holder_gone_only_on_this_host_with_its_pid_gone():
     alive = {1: True, 2: False}.__getitem__
-    assert ha.gone("0@ctl0:2", "ctl0", alive)                 # this host, pid gone
-    assert not ha.gone("0@ctl0:1", "ctl0", alive)             # this host, alive
-    assert not ha.gone("0@ctl1:2", "ctl0", alive)             # another host: its duration
-    assert not ha.gone("garbage", "ctl0", alive)
+    assert policy.gone("0@ctl0:2", "ctl0", alive)                 # this host, pid gone
+    assert not policy.gone("0@ctl0:1", "ctl0", alive)             # this host, alive
+    assert not policy.gone("0@ctl1:2", "ctl0", alive)             # another host: its duration
+    assert not policy.gone("garbage", "ctl0", alive)
 
 
 @pytest.mark.parametrize("holder,dead,move", [
-    ("0@h:1", True, ha.Move.ACQUIRE),       # its worker was killed: taken over at once
-    ("0@h:1", False, ha.Move.FOLLOW),       # alive (or elsewhere): followed until it lapses
+    ("0@h:1", True, policy.Move.ACQUIRE),       # its worker was killed: taken over at once
+    ("0@h:1", False, policy.Move.FOLLOW),       # alive (or elsewhere): followed until it lapses
 ])
 def test_decide_takes_over_a_dead_holder_at_once(holder, dead, move):
     """Broken on purpose once (decide ignoring `dead`): the first row went red (FOLLOW)."""
     seen = lease(holder, renewed=NOW - 1)   # renewed a second ago: far from lapsing
-    assert ha.decide(seen, "g1", "0", NOW, True, dead=lambda h: dead).move is move
-    assert ha.decide(seen, "g1", "1", NOW, False, dead=lambda h: dead).move is move
+    assert policy.decide(seen, "g1", "0", NOW, True, dead=lambda h: dead).move is move
+    assert policy.decide(seen, "g1", "1", NOW, False, dead=lambda h: dead).move is move
 
 
 # -- ownership: a replaced deployment resource's DELETE (issue 23) -----------------------------
 
 def test_the_replacement_owns_the_application_and_the_old_delete_is_superseded():
-    lease_ = ha.with_member(freed(member_="web"), "web", True, "owner-a")
-    assert lease_ is not None and ha.owner_of(lease_, "web") == "owner-a"
-    assert ha.superseded(lease_, "web", "owner-a", "DELETE") == ""        # the owner deletes
-    replaced = ha.with_member(lease_, "web", True, "owner-b")              # already a member
+    lease_ = policy.with_member(freed(member_="web"), "web", True, "owner-a")
+    assert lease_ is not None and policy.owner_of(lease_, "web") == "owner-a"
+    assert policy.superseded(lease_, "web", "owner-a", "DELETE") == ""        # the owner deletes
+    replaced = policy.with_member(lease_, "web", True, "owner-b")              # already a member
     assert replaced is not None, "a new owner of a recorded member must be written"
-    assert ha.members_of(replaced) == ("web",)
-    assert ha.superseded(replaced, "web", "owner-a", "DELETE") == "owner-b"
-    assert ha.superseded(replaced, "web", "owner-b", "DELETE") == ""
-    assert ha.superseded(replaced, "web", "owner-a", "UPDATE") == ""      # only a DELETE
-    assert ha.with_member(replaced, "web", True, "owner-b") is None        # no change, no write
-    gone = ha.with_member(replaced, "web", False)
-    assert ha.owner_of(gone, "web") == "" and ha.members_of(gone) == ()
+    assert policy.members_of(replaced) == ("web",)
+    assert policy.superseded(replaced, "web", "owner-a", "DELETE") == "owner-b"
+    assert policy.superseded(replaced, "web", "owner-b", "DELETE") == ""
+    assert policy.superseded(replaced, "web", "owner-a", "UPDATE") == ""      # only a DELETE
+    assert policy.with_member(replaced, "web", True, "owner-b") is None        # no change, no write
+    gone = policy.with_member(replaced, "web", False)
+    assert policy.owner_of(gone, "web") == "" and policy.members_of(gone) == ()
 
 
 @pytest.mark.parametrize("recorded, owner", [("", "owner-a"), ("owner-a", ""), ("", "")])
 def test_nothing_known_is_never_superseded(recorded, owner):
     """A Lease from before owners were recorded, or a delivery without any per-resource
     input, deletes as before."""
-    lease_ = ha.with_member(freed(), "web", True, recorded) if recorded else \
-        ha.with_member(freed(), "web", True)
-    assert ha.superseded(lease_, "web", owner, "DELETE") == ""
+    lease_ = policy.with_member(freed(), "web", True, recorded) if recorded else \
+        policy.with_member(freed(), "web", True)
+    assert policy.superseded(lease_, "web", owner, "DELETE") == ""
 
 
 def test_owners_are_per_member():
-    lease_ = ha.with_member(ha.with_member(freed(), "0", True, "a0"), "1", True, "a1")
-    assert ha.superseded(lease_, "0", "a1", "DELETE") == "a0"
-    assert ha.superseded(lease_, "1", "a1", "DELETE") == ""
-    assert ha.owner_of(ha.with_member(lease_, "0", False), "1") == "a1"
+    lease_ = policy.with_member(policy.with_member(freed(), "0", True, "a0"), "1", True, "a1")
+    assert policy.superseded(lease_, "0", "a1", "DELETE") == "a0"
+    assert policy.superseded(lease_, "1", "a1", "DELETE") == ""
+    assert policy.owner_of(policy.with_member(lease_, "0", False), "1") == "a1"

@@ -6,8 +6,8 @@ returns [] for a parent written by an earlier version, so prune and DELETE would
 """
 import json
 
-from heat_k8s_hook.inventory import members_of, parent_body
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.engine.inventory import members_of, parent_body
+from heat_k8s_hook.objects import ObjectRef
 
 CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses a ConfigMap whose data exceeds 1 MiB
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from heat_k8s_hook import inventory
-from heat_k8s_hook.cluster import NotFound
-from heat_k8s_hook.inventory_client import InventoryClient
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.engine import inventory
+from heat_k8s_hook.engine.inventory_client import InventoryClient
+from heat_k8s_hook.kube.cluster import NotFound
+from heat_k8s_hook.objects import ObjectRef
 
 REFS = [ObjectRef("", "ConfigMap", "n", "a", "v1"), ObjectRef("apps", "Deployment", "n", "d", "v1")]
 

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import yaml
 
-from heat_k8s_hook.cluster import Resource
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.kube.cluster import Resource
+from heat_k8s_hook.objects import ObjectRef
 from heat_k8s_hook.readiness.judge import judge
 from heat_k8s_hook.readiness.offline import verdicts
 from heat_k8s_hook.readiness.rules import Status

@@ -18,17 +18,7 @@ import os
 
 import pytest
 
-from heat_k8s_hook import hook
-from heat_k8s_hook.deployment import Options
-from heat_k8s_hook.errors import (
-    InvalidInput,
-    KeystoneRefused,
-    KeystoneUnreachable,
-    Misconfigured,
-    TokenExpired,
-)
-from heat_k8s_hook.keystone_auth import KeystoneCredentials
-from heat_k8s_hook.keystone_settings import (
+from heat_k8s_hook.config.keystone_settings import (
     Identity,
     KeystoneSettings,
     cloud_identity,
@@ -38,8 +28,18 @@ from heat_k8s_hook.keystone_settings import (
     refuse_kubeconfig,
     signal_identity,
 )
-from heat_k8s_hook.report import Masker
-from heat_k8s_hook.settings import parse_settings
+from heat_k8s_hook.config.settings import parse_settings
+from heat_k8s_hook.entry import hook
+from heat_k8s_hook.errors import (
+    InvalidInput,
+    KeystoneRefused,
+    KeystoneUnreachable,
+    Misconfigured,
+    TokenExpired,
+)
+from heat_k8s_hook.input.deployment import Options
+from heat_k8s_hook.kube.keystone_auth import KeystoneCredentials
+from heat_k8s_hook.result.report import Masker
 
 SECRET = "s3cr3t-Passw0rd-xyz"
 KS = {"server": "https://127.0.0.1:6443", "certificate_authority": "/etc/heat-k8s-hook/ca.crt",
@@ -247,7 +247,7 @@ class CountingSession:
 def _early(monkeypatch, session):
     from types import SimpleNamespace
 
-    from heat_k8s_hook import keystone_auth
+    from heat_k8s_hook.kube import keystone_auth
 
     def fake_open(self):
         self._auth, self._session = SimpleNamespace(auth_ref=None), session
@@ -291,9 +291,9 @@ def test_the_cluster_client_carries_the_token_without_importing_kubernetes(tmp_p
     import certifi
     script = textwrap.dedent(f"""
         import sys, types
-        from heat_k8s_hook.cluster import Cluster
-        from heat_k8s_hook.keystone_auth import KeystoneCredentials
-        from heat_k8s_hook.keystone_settings import Identity, parse_keystone
+        from heat_k8s_hook.kube.cluster import Cluster
+        from heat_k8s_hook.kube.keystone_auth import KeystoneCredentials
+        from heat_k8s_hook.config.keystone_settings import Identity, parse_keystone
         ks = parse_keystone("keystone", {{"server": "https://api.example:6443",
                                           "certificate_authority": {certifi.where()!r},
                                           "identity": "heat_signal"}})

@@ -16,10 +16,10 @@ import time
 from fakeapi import FakeApiServer
 from wiring import deployment, through_hook, through_pipeline
 
-from heat_k8s_hook import coordinate, ha
-from heat_k8s_hook.cluster import ApiError
-from heat_k8s_hook.deployment import load_deployment
-from heat_k8s_hook.inventory import NAMESPACE, parent_name
+from heat_k8s_hook.engine.inventory import NAMESPACE, parent_name
+from heat_k8s_hook.ha import coordinate, policy
+from heat_k8s_hook.input.deployment import load_deployment
+from heat_k8s_hook.kube.cluster import ApiError
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata: {a: '1'}\n"
 CM_PATH = "/api/v1/namespaces/default/configmaps/web"
@@ -58,7 +58,7 @@ def applied_by_0() -> tuple:
     api = FakeApiServer()
     first, _, _ = run(member(0), api)
     assert first["deploy_status_code"] == 0, first
-    return api, ha.outcome_of(lease_of(api, member(0)))
+    return api, policy.outcome_of(lease_of(api, member(0)))
 
 
 # -- a late member: check, then answer or apply -------------------------------------------------
@@ -72,7 +72,7 @@ def test_a_late_member_answers_from_the_appliers_success_and_writes_only_the_lea
     assert f"applied by member {done.applier} (generation {loaded(member(1)).generation}): " \
         "this member answers with its outcome and wrote nothing" in lines
     assert [w.split("?")[0] for w in writes] == [f"PUT {LEASES}/{done_name(api)}"]
-    assert ha.members_of(lease_of(api, member(1))) == ("0", "1")
+    assert policy.members_of(lease_of(api, member(1))) == ("0", "1")
 
 
 def done_name(api) -> str:
@@ -85,11 +85,11 @@ def test_a_late_member_applies_again_when_the_objects_changed():
     answer, lines, writes = run(member(1), api)
     assert answer["deploy_status_code"] == 0
     assert f"the objects changed since member {done.applier} applied: applying again" in lines
-    me = ha.Holder.me("1")
+    me = policy.Holder.me("1")
     assert any(line.startswith(f"applied by this member, {me} ") for line in lines), lines
     assert any(w.startswith(f"PATCH {CM_PATH}?") for w in writes)
     assert api.objects[CM_PATH]["data"] == {"a": "1"}
-    assert ha.outcome_of(lease_of(api, member(1))).member == "1"
+    assert policy.outcome_of(lease_of(api, member(1))).member == "1"
 
 
 def test_a_redelivery_to_the_applier_runs_with_nothing_to_write_and_no_claim():
@@ -99,7 +99,7 @@ def test_a_redelivery_to_the_applier_runs_with_nothing_to_write_and_no_claim():
     assert "applied: 1 unchanged" in lines
     assert not any("answers with its outcome" in line for line in lines)
     assert not any(w.startswith(f"POST {LEASES}") for w in writes)
-    assert ha.outcome_of(lease_of(api, member(0))) == done     # no new claim, no new record
+    assert policy.outcome_of(lease_of(api, member(0))) == done     # no new claim, no new record
 
 
 # -- a follower: the holder's failure is its answer ----------------------------------------------
@@ -108,8 +108,8 @@ def held_elsewhere(api: FakeApiServer, dep: dict, holder: str, seconds: int = 15
     api.request("POST", "/api/v1/namespaces",
                 body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     d = loaded(dep)
-    body = ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
-                           ha.Holder.parse(holder), d.generation, seconds, time.time())
+    body = policy.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
+                           policy.Holder.parse(holder), d.generation, seconds, time.time())
     return api.request("POST", LEASES, body=body)
 
 
@@ -118,7 +118,7 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
     holder = "0@another-host.example:1"
     held = held_elsewhere(api, member(1), holder)
     error = "[phase: wait] ConfigMap/default/web: failed: broken on purpose"
-    failed = ha.Outcome(loaded(member(1)).generation, 6,
+    failed = policy.Outcome(loaded(member(1)).generation, 6,
                         ((dict(apiVersion="v1", kind="ConfigMap", namespace="default",
                                name="web"), "created"),), {}, error, holder, "", "s/1", "CREATE")
 
@@ -127,7 +127,7 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
         with api.lock:
             live = api.objects[f"{LEASES}/{held['metadata']['name']}"]
         api.request("PUT", f"{LEASES}/{held['metadata']['name']}",
-                    body=ha.release_body(live, failed))
+                    body=policy.release_body(live, failed))
     thread = threading.Thread(target=release_later)
     thread.start()
     try:
@@ -139,7 +139,7 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
     assert lines.count(f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: "
                        "waiting for its outcome") == 1          # said once, however long
     assert not any(w.startswith(f"POST {LEASES}") for w in writes)   # no claim while it is held
-    assert ha.members_of(lease_of(api, member(1))) == ("0", "1")   # it answered: a member
+    assert policy.members_of(lease_of(api, member(1))) == ("0", "1")   # it answered: a member
     assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"
     assert f"applied by member {holder} (generation {loaded(member(1)).generation}): this " \
         "member answers with its outcome and wrote nothing" in lines
@@ -155,7 +155,7 @@ def test_a_delete_with_other_members_recorded_leaves_the_application_to_them():
     assert answer["deploy_status_code"] == 0
     assert lines[-1] == "left application application/web; members 0 remain; objects kept"
     assert CM_PATH in api.objects
-    assert ha.members_of(lease_of(api, member(0))) == ("0",)
+    assert policy.members_of(lease_of(api, member(0))) == ("0",)
 
 
 def test_a_delete_from_a_stack_the_application_moved_from_keeps_it():
@@ -166,7 +166,7 @@ def test_a_delete_from_a_stack_the_application_moved_from_keeps_it():
     assert lines[-1] == "not deleted: application application/web was last applied from " \
         "stack s/1; left to it"
     assert CM_PATH in api.objects
-    assert ha.members_of(lease_of(api, member(0))) == ()        # gone from that stack for good
+    assert policy.members_of(lease_of(api, member(0))) == ()        # gone from that stack for good
 
 
 def test_a_delete_left_to_another_stack_that_lost_a_race_reads_again():
@@ -177,7 +177,7 @@ def test_a_delete_left_to_another_stack_that_lost_a_race_reads_again():
     answer, lines, _ = run(member(0, "DELETE", stack="s/9"), api)
     assert answer["deploy_status_code"] == 0, answer
     assert lines[-1].startswith("not deleted: application application/web was last applied")
-    assert ha.members_of(lease_of(api, member(0))) == ("1",)
+    assert policy.members_of(lease_of(api, member(0))) == ("1",)
 
 
 def test_a_replaced_resources_delete_keeps_the_objects():
@@ -216,7 +216,7 @@ def test_a_leave_that_lost_a_race_reads_the_lease_again_and_leaves():
     answer, lines, writes = run(member(1, "DELETE", {"group_delete": "last"}), api)
     assert answer["deploy_status_code"] == 0
     assert lines[-1] == "left application application/web; members 0, 2 remain; objects kept"
-    assert ha.members_of(lease_of(api, member(0))) == ("0", "2")
+    assert policy.members_of(lease_of(api, member(0))) == ("0", "2")
     # the update that lost (409), then the one on the Lease read again; nothing else
     assert [w.split("?")[0] for w in writes] == [f"PUT {LEASES}/{done_name(api)}"] * 2
 
@@ -231,8 +231,8 @@ def test_a_holder_on_this_host_whose_process_is_gone_is_taken_over_at_once():
     answer, lines, _ = run(member(1, options={"timeout": 3}), api)
     assert answer["deploy_status_code"] == 0, answer
     assert time.monotonic() - started < 3
-    assert any(line.startswith(f"applied by this member, {ha.Holder.me('1')} ") for line in lines)
-    assert ha.outcome_of(lease_of(api, member(1))).member == "1"
+    assert any(line.startswith(f"applied by this member, {policy.Holder.me('1')} ") for line in lines)
+    assert policy.outcome_of(lease_of(api, member(1))).member == "1"
 
 
 def test_following_past_the_deadline_names_the_holder_and_the_lease():
@@ -264,8 +264,8 @@ def follow_a_claim_lapsing_in_2s(holder: str) -> tuple:
     api.request("POST", "/api/v1/namespaces",
                 body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     d = loaded(member(1))
-    body = ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
-                           ha.Holder.parse(holder), d.generation, 15, time.time() - 13)
+    body = policy.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
+                           policy.Holder.parse(holder), d.generation, 15, time.time() - 13)
     api.request("POST", LEASES, body=body)
     answer, lines, _ = run(member(1), api)
     return answer, lines, api.watched
@@ -274,7 +274,7 @@ def follow_a_claim_lapsing_in_2s(holder: str) -> tuple:
 def test_a_follower_watches_until_the_claim_lapses_and_no_longer():
     answer, lines, watched = follow_a_claim_lapsing_in_2s("0@another-host.example:1")
     assert answer["deploy_status_code"] == 0, answer     # then takes over (deadline 10 s)
-    assert any(line.startswith(f"applied by this member, {ha.Holder.me('1')} ") for line in lines)
+    assert any(line.startswith(f"applied by this member, {policy.Holder.me('1')} ") for line in lines)
     assert 2.0 < watched[0] <= 2.5                        # the lapse and half a second
     assert min(watched) == 1.0 and max(watched) <= 2.5     # never shorter than a second
 
@@ -305,19 +305,19 @@ def test_the_claim_names_this_member_its_generation_and_the_application():
     method, claim = api.lease_bodies[0]
     d = loaded(member(1))
     assert method == "POST"
-    assert claim["spec"]["holderIdentity"] == str(ha.Holder.me("1"))
+    assert claim["spec"]["holderIdentity"] == str(policy.Holder.me("1"))
     assert claim["metadata"]["namespace"] == NAMESPACE
     assert claim["metadata"]["name"] == parent_name(d.slug)
-    assert claim["metadata"]["annotations"][ha.GENERATION] == d.generation
-    assert claim["metadata"]["annotations"][ha.IDENTITY] == d.identity == "application/web"
-    assert ha.owner_of(claim, "1") == d.owner
+    assert claim["metadata"]["annotations"][policy.GENERATION] == d.generation
+    assert claim["metadata"]["annotations"][policy.IDENTITY] == d.identity == "application/web"
+    assert policy.owner_of(claim, "1") == d.owner
 
 
 def test_a_late_member_is_recorded_with_the_resource_it_came_from():
     api, _ = applied_by_0()
     run(member(1), api)
-    assert ha.owner_of(lease_of(api, member(1)), "1") == loaded(member(1)).owner
-    assert ha.owner_of(lease_of(api, member(1)), "0") == loaded(member(0)).owner
+    assert policy.owner_of(lease_of(api, member(1)), "1") == loaded(member(1)).owner
+    assert policy.owner_of(lease_of(api, member(1)), "0") == loaded(member(0)).owner
 
 
 def test_a_late_member_that_lost_a_race_to_record_itself_reads_again_and_records():
@@ -326,19 +326,19 @@ def test_a_late_member_that_lost_a_race_to_record_itself_reads_again_and_records
     api.races = 1
     answer, lines, writes = run(member(1), api)
     assert answer["deploy_status_code"] == 0
-    assert ha.members_of(lease_of(api, member(1))) == ("0", "1")
+    assert policy.members_of(lease_of(api, member(1))) == ("0", "1")
     assert len(writes) == 2 and all(w.startswith(f"PUT {LEASES}/") for w in writes)
 
 
 def test_a_member_past_the_record_limit_answers_and_says_it_is_not_recorded():
     api, _ = applied_by_0()
     live = lease_of(api, member(0))
-    names = [str(i) for i in range(ha.MAX_MEMBERS)]
-    live["metadata"]["annotations"][ha.MEMBERS] = json.dumps(names)
+    names = [str(i) for i in range(policy.MAX_MEMBERS)]
+    live["metadata"]["annotations"][policy.MEMBERS] = json.dumps(names)
     answer, lines, writes = run(member("new"), api)
     assert answer["deploy_status_code"] == 0
     assert f"not recorded as a member on Lease {NAMESPACE}/{done_name(api)}: it records " \
-        f"{ha.MAX_MEMBERS} already" in lines
+        f"{policy.MAX_MEMBERS} already" in lines
     assert writes == []
 
 
@@ -407,7 +407,7 @@ def test_the_record_names_the_appliers_deployment_action_and_no_error():
     api = FakeApiServer()
     dep = dict(member(0), id="deployment-id-0")
     run(dep, api)
-    done = ha.outcome_of(lease_of(api, dep))
+    done = policy.outcome_of(lease_of(api, dep))
     assert (done.deployment_id, done.action, done.stack, done.error, done.code) == \
         ("deployment-id-0", "CREATE", "s/1", "", 0)
 
@@ -419,7 +419,7 @@ def test_a_failed_run_records_its_code_and_its_error_line():
         "default}\n"
     answer, lines, _ = run(dep, api)
     assert answer["deploy_status_code"] not in (0, 70), answer
-    done = ha.outcome_of(lease_of(api, dep))
+    done = policy.outcome_of(lease_of(api, dep))
     assert done.code == answer["deploy_status_code"]
     assert f"ERROR: {done.error}" == lines[-1]
 
@@ -483,7 +483,7 @@ def test_a_holder_whose_lease_was_taken_over_says_so():
     answer, lines, _ = run(member(0), api)
     assert answer["deploy_status_code"] == 0
     assert f"Lease {NAMESPACE}/{done_name(api)} was taken over before the end" in lines
-    assert ha.holder_of(lease_of(api, member(0))) == "9@another-host.example:9"
+    assert policy.holder_of(lease_of(api, member(0))) == "9@another-host.example:9"
 
 
 class ReleaseRefusedApiServer(FakeApiServer):
@@ -492,7 +492,7 @@ class ReleaseRefusedApiServer(FakeApiServer):
     def request_full(self, method, path, query=None, body=None, content_type=None,
                      timeout=30.0, **kw):
         if method == "PUT" and path.startswith(LEASES) and \
-                ha.OUTCOME in ((body or {}).get("metadata") or {}).get("annotations", {}):
+                policy.OUTCOME in ((body or {}).get("metadata") or {}).get("annotations", {}):
             raise ApiError(500, "InternalError", "etcd is away")
         return super().request_full(method, path, query, body, content_type, timeout, **kw)
 
@@ -518,13 +518,13 @@ def test_a_member_following_its_own_earlier_claim_checks_rather_than_answers():
     api = FakeApiServer()
     holder = "0@another-host.example:1"
     held = held_elsewhere(api, member(0), holder)
-    done = ha.Outcome(loaded(member(0)).generation, 0, (), {}, "", holder, "", "s/1", "CREATE")
+    done = policy.Outcome(loaded(member(0)).generation, 0, (), {}, "", holder, "", "s/1", "CREATE")
 
     def release_later():
         time.sleep(0.5)
         with api.lock:
             live = api.objects[f"{LEASES}/{held['metadata']['name']}"]
-        api.request("PUT", f"{LEASES}/{held['metadata']['name']}", body=ha.release_body(live, done))
+        api.request("PUT", f"{LEASES}/{held['metadata']['name']}", body=policy.release_body(live, done))
     thread = threading.Thread(target=release_later)
     thread.start()
     try:
@@ -544,7 +544,7 @@ def test_a_redelivery_from_a_replacement_resource_records_its_new_owner():
     answer, lines, writes = run(replacement, api)
     assert answer["deploy_status_code"] == 0
     assert "applied: 1 unchanged" in lines
-    assert ha.owner_of(lease_of(api, member(0)), "0") == loaded(replacement).owner
+    assert policy.owner_of(lease_of(api, member(0)), "0") == loaded(replacement).owner
     assert [w.split("?")[0] for w in writes if LEASES in w] == [f"PUT {LEASES}/{done_name(api)}"]
 
 
@@ -567,7 +567,7 @@ def test_the_holder_renews_its_claim_while_it_applies(monkeypatch, tmp_path):
     renewals = [b["spec"] for m, b in api.lease_bodies[1:]
                 if m == "PUT" and b["spec"].get("holderIdentity") == claim["holderIdentity"]]
     assert renewals, api.lease_bodies
-    assert ha.parse_time(renewals[0]["renewTime"]) > ha.parse_time(claim["renewTime"])
+    assert policy.parse_time(renewals[0]["renewTime"]) > policy.parse_time(claim["renewTime"])
     assert renewals[0]["acquireTime"] == claim["acquireTime"]
 
 
@@ -591,10 +591,10 @@ class CreatedMeanwhileApiServer(FakeApiServer):
 
 def test_a_lease_created_by_another_member_meanwhile_is_read_again_not_created_again():
     d = loaded(member(1))
-    freed = ha.release_body(
-        ha.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
-                        ha.Holder("0", "another-host.example", 1), "older", 15, time.time()),
-        ha.Outcome("older", 0, applier="0@another-host.example:1", stack="s/1",
+    freed = policy.release_body(
+        policy.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
+                        policy.Holder("0", "another-host.example", 1), "older", 15, time.time()),
+        policy.Outcome("older", 0, applier="0@another-host.example:1", stack="s/1",
                    action="CREATE"))
     api = CreatedMeanwhileApiServer(freed)
     answer, lines, writes = run(member(1), api)
@@ -604,4 +604,4 @@ def test_a_lease_created_by_another_member_meanwhile_is_read_again_not_created_a
     # the other member's create, its own (a 409), then its claim as an update of the Lease read
     assert lease_writes[:3] == [f"POST {LEASES}", f"POST {LEASES}",
                                 f"PUT {LEASES}/{parent_name(d.slug)}"]
-    assert ha.outcome_of(lease_of(api, member(1))).member == "1"
+    assert policy.outcome_of(lease_of(api, member(1))).member == "1"

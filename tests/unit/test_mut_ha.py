@@ -1,4 +1,4 @@
-"""ha.py's survivors of the mutation run (docs/testing.md, "Mutation testing"): who a holder
+"""ha/policy.py's survivors of the mutation run (docs/testing.md, "Mutation testing"): who a holder
 is, when its claim lapses, what a recorded outcome keeps, and the Lease bodies' edges."""
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import os
 import socket
 import time
 
-from heat_k8s_hook import ha
+from heat_k8s_hook.config import settings
+from heat_k8s_hook.ha import policy
+from heat_k8s_hook.input import owner
 
 NOW = 1_800_000_000.0
 
@@ -18,7 +20,7 @@ def lease(holder="", spec=None, outcome=None, annotations=None, version="7"):
         spec["holderIdentity"] = holder
     notes = dict(annotations or {})
     if outcome is not None:
-        notes[ha.OUTCOME] = outcome.encode()
+        notes[policy.OUTCOME] = outcome.encode()
     return {"metadata": {"name": "heat-x", "annotations": notes, "resourceVersion": version},
             "spec": spec}
 
@@ -26,35 +28,35 @@ def lease(holder="", spec=None, outcome=None, annotations=None, version="7"):
 # -- who holds it --------------------------------------------------------------------------
 
 def test_me_names_this_process_so_its_death_is_seen():
-    me = ha.Holder.me("web-0")
+    me = policy.Holder.me("web-0")
     assert me.member == "web-0"
     here = socket.gethostname()
-    assert ha.Holder.parse(str(me)) == me
-    assert not ha.gone(str(me), here, lambda pid: pid == os.getpid())   # this process lives
-    assert ha.gone(str(me), here, lambda pid: pid != os.getpid())       # once it is gone
+    assert policy.Holder.parse(str(me)) == me
+    assert not policy.gone(str(me), here, lambda pid: pid == os.getpid())   # this process lives
+    assert policy.gone(str(me), here, lambda pid: pid != os.getpid())       # once it is gone
 
 
 def test_a_member_without_a_name_is_dash():
-    assert ha.Holder.me("").member == "-"
-    assert ha.Holder.me("1").member == "1"
+    assert policy.Holder.me("").member == "-"
+    assert policy.Holder.me("1").member == "1"
 
 
 # -- time as the Lease spells it ---------------------------------------------------------------
 
 def test_a_time_without_fractional_seconds_is_read():
-    whole = ha.micro_time(NOW).replace(".000000Z", "Z")
+    whole = policy.micro_time(NOW).replace(".000000Z", "Z")
     assert whole == "2027-01-15T08:00:00Z"
-    assert ha.parse_time(whole) == NOW
+    assert policy.parse_time(whole) == NOW
     held = lease("0@h:1", {"renewTime": whole, "leaseDurationSeconds": 15})
-    assert ha.expires_at(held) == NOW + 15
+    assert policy.expires_at(held) == NOW + 15
 
 
 def test_times_are_utc_whatever_the_local_zone(monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:
-        assert ha.parse_time(ha.micro_time(NOW)) == NOW
-        assert ha.parse_time(ha.micro_time(NOW).replace(".000000Z", "Z")) == NOW
+        assert policy.parse_time(policy.micro_time(NOW)) == NOW
+        assert policy.parse_time(policy.micro_time(NOW).replace(".000000Z", "Z")) == NOW
     finally:
         monkeypatch.undo()
         time.tzset()
@@ -63,105 +65,105 @@ def test_times_are_utc_whatever_the_local_zone(monkeypatch):
 # -- when a claim lapses ------------------------------------------------------------------------
 
 def test_a_lease_never_renewed_lapses_from_its_acquisition():
-    held = lease("0@h:1", {"acquireTime": ha.micro_time(NOW), "leaseDurationSeconds": 20})
-    assert ha.expires_at(held) == NOW + 20
-    assert ha.decide(held, "g", "1", NOW + 19, False).move is ha.Move.FOLLOW
-    assert ha.decide(held, "g", "1", NOW + 21, False).move is ha.Move.ACQUIRE
+    held = lease("0@h:1", {"acquireTime": policy.micro_time(NOW), "leaseDurationSeconds": 20})
+    assert policy.expires_at(held) == NOW + 20
+    assert policy.decide(held, "g", "1", NOW + 19, False).move is policy.Move.FOLLOW
+    assert policy.decide(held, "g", "1", NOW + 21, False).move is policy.Move.ACQUIRE
 
 
 def test_the_leases_own_duration_counts_and_15_s_without_one():
-    renewed = {"renewTime": ha.micro_time(NOW)}
-    assert ha.expires_at(lease("0@h:1", dict(renewed, leaseDurationSeconds=40))) == NOW + 40
-    assert ha.expires_at(lease("0@h:1", renewed)) == NOW + ha.DEFAULT_LEASE_SECONDS
+    renewed = {"renewTime": policy.micro_time(NOW)}
+    assert policy.expires_at(lease("0@h:1", dict(renewed, leaseDurationSeconds=40))) == NOW + 40
+    assert policy.expires_at(lease("0@h:1", renewed)) == NOW + settings.DEFAULT_LEASE_SECONDS
 
 
 def test_nobody_holds_a_lease_without_a_holder_or_a_time():
-    assert ha.expires_at(None) == 0.0
-    assert ha.expires_at(lease("", {"renewTime": ha.micro_time(NOW)})) == 0.0
-    assert ha.expires_at(lease("0@h:1", {"leaseDurationSeconds": 15})) == 0.0
+    assert policy.expires_at(None) == 0.0
+    assert policy.expires_at(lease("", {"renewTime": policy.micro_time(NOW)})) == 0.0
+    assert policy.expires_at(lease("0@h:1", {"leaseDurationSeconds": 15})) == 0.0
 
 
 # -- the outcome -------------------------------------------------------------------------------
 
 def test_a_failures_error_line_survives_the_record():
-    failed = ha.Outcome("g", 6, error="ERROR [phase: wait] web: CrashLoopBackOff",
+    failed = policy.Outcome("g", 6, error="ERROR [phase: wait] web: CrashLoopBackOff",
                         applier="0@h:1", deployment_id="id-0", stack="s/1", action="CREATE")
-    assert ha.Outcome.decode(failed.encode()) == failed
-    assert ha.outcome_of(lease(outcome=failed)).error == failed.error
+    assert policy.Outcome.decode(failed.encode()) == failed
+    assert policy.outcome_of(lease(outcome=failed)).error == failed.error
 
 
 def test_an_outcome_missing_its_optional_fields_decodes_them_empty():
-    decoded = ha.Outcome.decode('{"generation": "g", "code": 0}')
-    assert decoded == ha.Outcome("g", 0)
+    decoded = policy.Outcome.decode('{"generation": "g", "code": 0}')
+    assert decoded == policy.Outcome("g", 0)
     assert (decoded.applier, decoded.deployment_id, decoded.member) == ("", "", "")
 
 
 # -- where a DELETE leaves the application ----------------------------------------------------
 
 def test_moved_from_needs_a_recorded_stack_and_this_runs_stack():
-    applied = ha.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
-    assert ha.moved_from(lease(outcome=applied), "", "DELETE") == ""
-    assert ha.moved_from(lease("0@h:1"), "plain/1", "DELETE") == ""     # no outcome recorded
-    assert ha.moved_from(None, "plain/1", "DELETE") == ""
+    applied = policy.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
+    assert policy.moved_from(lease(outcome=applied), "", "DELETE") == ""
+    assert policy.moved_from(lease("0@h:1"), "plain/1", "DELETE") == ""     # no outcome recorded
+    assert policy.moved_from(None, "plain/1", "DELETE") == ""
 
 
 def test_an_application_deleted_from_another_stack_has_not_moved():
-    deleted = ha.Outcome("g", 0, applier="0@h:1", stack="group/2", action="DELETE")
-    assert ha.moved_from(lease(outcome=deleted), "plain/1", "DELETE") == ""
+    deleted = policy.Outcome("g", 0, applier="0@h:1", stack="group/2", action="DELETE")
+    assert policy.moved_from(lease(outcome=deleted), "plain/1", "DELETE") == ""
 
 
 # -- status -------------------------------------------------------------------------------------
 
 def test_describe_at_the_exact_expiry_says_free():
-    held = lease("0@h:1", {"renewTime": ha.micro_time(NOW - 15), "leaseDurationSeconds": 15})
-    assert ha.describe(held, NOW) == "lease: free (claim of 0@h:1 lapsed)"
-    assert ha.describe(held, NOW - 1).startswith("lease: held by 0@h:1")
+    held = lease("0@h:1", {"renewTime": policy.micro_time(NOW - 15), "leaseDurationSeconds": 15})
+    assert policy.describe(held, NOW) == "lease: free (claim of 0@h:1 lapsed)"
+    assert policy.describe(held, NOW - 1).startswith("lease: held by 0@h:1")
 
 
 def test_describe_a_lease_nobody_claimed():
-    assert ha.describe(lease(), NOW) == "lease: free"
+    assert policy.describe(lease(), NOW) == "lease: free"
 
 
 # -- Lease bodies -------------------------------------------------------------------------------
 
 def test_renew_keeps_the_metadata_and_its_resource_version():
-    held = lease("0@h:1", {"renewTime": ha.micro_time(NOW), "leaseDurationSeconds": 15})
-    renewed = ha.renew_body(held, NOW + 5)
+    held = lease("0@h:1", {"renewTime": policy.micro_time(NOW), "leaseDurationSeconds": 15})
+    renewed = policy.renew_body(held, NOW + 5)
     assert renewed["metadata"] == held["metadata"]
-    assert ha.expires_at(renewed) == NOW + 20
+    assert policy.expires_at(renewed) == NOW + 20
 
 
 def test_a_follower_answers_with_the_appliers_outcome_and_name():
-    done = ha.Outcome("g", 6, error="ERROR x", applier="0@h:1", action="CREATE")
-    decision = ha.decide(lease(outcome=done), "g", "1", NOW, True)
-    assert decision == ha.Decision(ha.Move.ANSWER, "0@h:1", done)
+    done = policy.Outcome("g", 6, error="ERROR x", applier="0@h:1", action="CREATE")
+    decision = policy.decide(lease(outcome=done), "g", "1", NOW, True)
+    assert decision == policy.Decision(policy.Move.ANSWER, "0@h:1", done)
 
 
 def test_a_free_lease_has_no_holder_to_name():
-    assert ha.holder_of(lease()) == ""
-    assert ha.decide(lease(), "g", "1", NOW, False) == ha.Decision(ha.Move.ACQUIRE, "")
+    assert policy.holder_of(lease()) == ""
+    assert policy.decide(lease(), "g", "1", NOW, False) == policy.Decision(policy.Move.ACQUIRE, "")
 
 
 def test_a_late_member_checks_naming_the_applier():
-    done = ha.Outcome("g", 0, applier="0@h:1", action="CREATE")
-    assert ha.decide(lease(outcome=done), "g", "1", NOW, False) == \
-        ha.Decision(ha.Move.CHECK, "0@h:1", done)
+    done = policy.Outcome("g", 0, applier="0@h:1", action="CREATE")
+    assert policy.decide(lease(outcome=done), "g", "1", NOW, False) == \
+        policy.Decision(policy.Move.CHECK, "0@h:1", done)
 
 
 def test_a_claim_lapses_at_its_exact_expiry():
-    held = lease("0@h:1", {"renewTime": ha.micro_time(NOW - 15), "leaseDurationSeconds": 15})
-    assert ha.decide(held, "g", "1", NOW, False) == ha.Decision(ha.Move.ACQUIRE, "0@h:1")
-    assert ha.decide(held, "g", "1", NOW - 1, False) == ha.Decision(ha.Move.FOLLOW, "0@h:1")
+    held = lease("0@h:1", {"renewTime": policy.micro_time(NOW - 15), "leaseDurationSeconds": 15})
+    assert policy.decide(held, "g", "1", NOW, False) == policy.Decision(policy.Move.ACQUIRE, "0@h:1")
+    assert policy.decide(held, "g", "1", NOW - 1, False) == policy.Decision(policy.Move.FOLLOW, "0@h:1")
 
 
 def test_dead_is_asked_about_the_holder_itself():
-    held = lease("0@h:1", {"renewTime": ha.micro_time(NOW), "leaseDurationSeconds": 15})
+    held = lease("0@h:1", {"renewTime": policy.micro_time(NOW), "leaseDurationSeconds": 15})
     asked = []
 
     def dead(holder):
         asked.append(holder)
         return holder == "0@h:1"
-    assert ha.decide(held, "g", "1", NOW, False, dead=dead).move is ha.Move.ACQUIRE
+    assert policy.decide(held, "g", "1", NOW, False, dead=dead).move is policy.Move.ACQUIRE
     assert asked == ["0@h:1"]
 
 
@@ -169,7 +171,7 @@ def test_dead_is_asked_about_the_holder_itself():
 #    before mutmut switches a mutant on, so test_ha's parametrized cases never see one) ------
 
 def delivery(inputs, action="CREATE"):
-    from heat_k8s_hook.deployment import parse_deployment
+    from heat_k8s_hook.input.deployment import parse_deployment
     return parse_deployment({"id": "x", "name": "web", "config": "kind: X", "options": {},
                              "inputs": [{"name": "deploy_action", "value": action}] + inputs})
 
@@ -195,116 +197,116 @@ def test_a_repeated_input_name_keeps_its_order_in_the_generation():
 
 
 def test_the_generation_ignores_the_order_of_keys_in_options_and_config():
-    one = ha.generation({"kind": "X", "data": {"a": 1}}, {"timeout": 10, "wait": True}, [], "CREATE")
-    two = ha.generation({"data": {"a": 1}, "kind": "X"}, {"wait": True, "timeout": 10}, [], "CREATE")
+    one = owner.generation({"kind": "X", "data": {"a": 1}}, {"timeout": 10, "wait": True}, [], "CREATE")
+    two = owner.generation({"data": {"a": 1}, "kind": "X"}, {"wait": True, "timeout": 10}, [], "CREATE")
     assert one == two
-    assert one != ha.generation({"kind": "X", "data": {"a": 1}}, {"timeout": 10, "wait": False},
+    assert one != owner.generation({"kind": "X", "data": {"a": 1}}, {"timeout": 10, "wait": False},
                                 [], "CREATE")
 
 
 # -- Lease bodies: claim, release, members ---------------------------------------------------
 
 def test_each_claim_counts_one_more_transition():
-    seen = lease("", {"leaseTransitions": 4, "renewTime": ha.micro_time(NOW - 60)})
-    claimed = ha.acquire_body(seen, "heat-x", "ns", "s/1/app", ha.Holder("1", "h", 2), "g", 15,
+    seen = lease("", {"leaseTransitions": 4, "renewTime": policy.micro_time(NOW - 60)})
+    claimed = policy.acquire_body(seen, "heat-x", "ns", "s/1/app", policy.Holder("1", "h", 2), "g", 15,
                               NOW)
     assert claimed["spec"]["leaseTransitions"] == 5
-    again = ha.acquire_body(claimed, "heat-x", "ns", "s/1/app", ha.Holder("2", "h", 3), "g", 15,
+    again = policy.acquire_body(claimed, "heat-x", "ns", "s/1/app", policy.Holder("2", "h", 3), "g", 15,
                             NOW)
     assert again["spec"]["leaseTransitions"] == 6
 
 
 def test_a_claim_names_the_lease_its_generation_and_identity():
-    claimed = ha.acquire_body(None, "heat-x", "records", "s/1/app", ha.Holder("1", "h", 2), "g7",
+    claimed = policy.acquire_body(None, "heat-x", "records", "s/1/app", policy.Holder("1", "h", 2), "g7",
                               15, NOW)
     assert claimed["metadata"] == {"name": "heat-x", "namespace": "records", "annotations": {
-        ha.GENERATION: "g7", ha.IDENTITY: "s/1/app"}}
-    assert ha.describe(claimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
-    done = ha.Outcome("g6", 0, applier="0@h:1", action="CREATE")
-    reclaimed = ha.acquire_body(lease(outcome=done), "heat-x", "records", "s/1/app",
-                                ha.Holder("1", "h", 2), "g7", 15, NOW)
-    assert reclaimed["metadata"]["annotations"] == {ha.OUTCOME: done.encode(), ha.GENERATION: "g7",
-                                                    ha.IDENTITY: "s/1/app"}
-    assert ha.describe(reclaimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
+        policy.GENERATION: "g7", policy.IDENTITY: "s/1/app"}}
+    assert policy.describe(claimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
+    done = policy.Outcome("g6", 0, applier="0@h:1", action="CREATE")
+    reclaimed = policy.acquire_body(lease(outcome=done), "heat-x", "records", "s/1/app",
+                                policy.Holder("1", "h", 2), "g7", 15, NOW)
+    assert reclaimed["metadata"]["annotations"] == {policy.OUTCOME: done.encode(), policy.GENERATION: "g7",
+                                                    policy.IDENTITY: "s/1/app"}
+    assert policy.describe(reclaimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
 
 
 def test_a_claim_is_a_lease_the_api_server_accepts():
     """The body as coordination.k8s.io/v1 defines it (the in-memory server does not check)."""
-    claimed = ha.acquire_body(None, "heat-x", "records", "s/1/app", ha.Holder("1", "h", 2), "g7",
+    claimed = policy.acquire_body(None, "heat-x", "records", "s/1/app", policy.Holder("1", "h", 2), "g7",
                               20, NOW)
     assert (claimed["apiVersion"], claimed["kind"]) == ("coordination.k8s.io/v1", "Lease")
     spec = claimed["spec"]
     assert set(spec) == {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime",
                          "leaseTransitions"}
     assert spec["holderIdentity"] == "1@h:2" and spec["leaseDurationSeconds"] == 20
-    assert ha.parse_time(spec["acquireTime"]) == ha.parse_time(spec["renewTime"]) == NOW
-    assert ha.expires_at(claimed) == NOW + 20
+    assert policy.parse_time(spec["acquireTime"]) == policy.parse_time(spec["renewTime"]) == NOW
+    assert policy.expires_at(claimed) == NOW + 20
 
 
 def test_the_record_keeps_at_most_max_record_lines_changes():
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "n", "name": "c"}
 
     def kept(n):
-        out = ha.Outcome("g", 0, tuple((dict(ref, name=f"c{i}"), "created") for i in range(n)))
-        return ha.Outcome.decode(out.encode()).changes
-    assert len(kept(ha.MAX_RECORD_LINES)) == ha.MAX_RECORD_LINES
-    cut = kept(ha.MAX_RECORD_LINES + 1)
-    assert len(cut) == ha.MAX_RECORD_LINES and cut[-1][0]["name"] == f"c{ha.MAX_RECORD_LINES - 1}"
+        out = policy.Outcome("g", 0, tuple((dict(ref, name=f"c{i}"), "created") for i in range(n)))
+        return policy.Outcome.decode(out.encode()).changes
+    assert len(kept(policy.MAX_RECORD_LINES)) == policy.MAX_RECORD_LINES
+    cut = kept(policy.MAX_RECORD_LINES + 1)
+    assert len(cut) == policy.MAX_RECORD_LINES and cut[-1][0]["name"] == f"c{policy.MAX_RECORD_LINES - 1}"
 
 
 def test_release_frees_the_claim_and_keeps_the_rest():
-    held = ha.acquire_body(None, "heat-x", "records", "s/1/app", ha.Holder("0", "h", 1), "g", 15,
+    held = policy.acquire_body(None, "heat-x", "records", "s/1/app", policy.Holder("0", "h", 1), "g", 15,
                            NOW)
     held["metadata"]["resourceVersion"] = "9"
-    done = ha.Outcome("g", 0, applier="0@h:1", action="CREATE")
-    freed = ha.release_body(held, done)
+    done = policy.Outcome("g", 0, applier="0@h:1", action="CREATE")
+    freed = policy.release_body(held, done)
     assert freed["spec"] == {k: v for k, v in held["spec"].items() if k != "holderIdentity"}
     assert (freed["apiVersion"], freed["kind"]) == ("coordination.k8s.io/v1", "Lease")
     assert freed["metadata"]["resourceVersion"] == "9"
-    assert freed["metadata"]["annotations"][ha.GENERATION] == "g"
-    assert ha.outcome_of(freed) == done and ha.members_of(freed) == ("0",)
-    assert ha.describe(freed, NOW) == "lease: free; generation g (CREATE) applied by 0@h:1, code 0"
-    gone = ha.release_body(held, ha.Outcome("g", 0, applier="0@h:1", action="DELETE"))
-    assert ha.members_of(gone) == () and ha.outcome_of(gone).action == "DELETE"
+    assert freed["metadata"]["annotations"][policy.GENERATION] == "g"
+    assert policy.outcome_of(freed) == done and policy.members_of(freed) == ("0",)
+    assert policy.describe(freed, NOW) == "lease: free; generation g (CREATE) applied by 0@h:1, code 0"
+    gone = policy.release_body(held, policy.Outcome("g", 0, applier="0@h:1", action="DELETE"))
+    assert policy.members_of(gone) == () and policy.outcome_of(gone).action == "DELETE"
 
 
 def test_a_member_name_is_kept_whole_up_to_the_limit_then_cut_with_a_hash():
-    exact = "m" * ha.MAX_MEMBER_CHARS
-    assert ha.member_key(exact) == exact
+    exact = "m" * policy.MAX_MEMBER_CHARS
+    assert policy.member_key(exact) == exact
     longer = exact + "x"
-    key = ha.member_key(longer)
-    assert len(key) == ha.MAX_MEMBER_CHARS and key != ha.member_key(exact + "y")
+    key = policy.member_key(longer)
+    assert len(key) == policy.MAX_MEMBER_CHARS and key != policy.member_key(exact + "y")
     head, tilde, digest = key.rpartition("~")
     assert tilde and longer.startswith(head) and len(digest) == 16
     assert all(c in "0123456789abcdef" for c in digest)
-    assert ha.member_key("é" * 200) != ha.member_key("è" * 200)
+    assert policy.member_key("é" * 200) != policy.member_key("è" * 200)
 
 
 def with_members_annotation(text):
-    return lease(annotations={ha.MEMBERS: text})
+    return lease(annotations={policy.MEMBERS: text})
 
 
 def test_members_are_sorted_unique_non_empty_names():
-    assert ha.members_of(with_members_annotation('["b", "a", "b", "", 7, null]')) == ("a", "b")
-    assert ha.members_of(with_members_annotation('{"a": 1}')) == ()
-    assert ha.members_of(with_members_annotation("")) == ()
-    assert ha.members_of(None) == ()
+    assert policy.members_of(with_members_annotation('["b", "a", "b", "", 7, null]')) == ("a", "b")
+    assert policy.members_of(with_members_annotation('{"a": 1}')) == ()
+    assert policy.members_of(with_members_annotation("")) == ()
+    assert policy.members_of(None) == ()
 
 
 def test_a_legacy_lease_knows_its_applier_unless_it_deleted():
-    applied = ha.Outcome("g", 0, applier="0@h:1", action="UPDATE")
-    assert ha.members_of(lease(outcome=applied)) == ("0",)
-    assert ha.members_of(lease(outcome=ha.Outcome("g", 0, applier="0@h:1", action="DELETE"))) == ()
-    assert ha.members_of(lease(outcome=ha.Outcome("g", 0, applier="junk", action="UPDATE"))) == ()
-    long = "w" * (ha.MAX_MEMBER_CHARS + 5)
-    legacy = lease(outcome=ha.Outcome("g", 0, applier=f"{long}@h:1", action="UPDATE"))
-    assert ha.members_of(legacy) == (ha.member_key(long),)
-    assert ha.others(legacy, long) == ()
+    applied = policy.Outcome("g", 0, applier="0@h:1", action="UPDATE")
+    assert policy.members_of(lease(outcome=applied)) == ("0",)
+    assert policy.members_of(lease(outcome=policy.Outcome("g", 0, applier="0@h:1", action="DELETE"))) == ()
+    assert policy.members_of(lease(outcome=policy.Outcome("g", 0, applier="junk", action="UPDATE"))) == ()
+    long = "w" * (policy.MAX_MEMBER_CHARS + 5)
+    legacy = lease(outcome=policy.Outcome("g", 0, applier=f"{long}@h:1", action="UPDATE"))
+    assert policy.members_of(legacy) == (policy.member_key(long),)
+    assert policy.others(legacy, long) == ()
 
 
 def test_owners_are_read_only_from_a_map_of_strings():
     def owners(text):
-        return ha.owner_of(lease(annotations={ha.MEMBERS: '["0"]', ha.OWNERS: text}), "0")
+        return policy.owner_of(lease(annotations={policy.MEMBERS: '["0"]', policy.OWNERS: text}), "0")
     assert owners('{"0": "a0"}') == "a0"
     assert owners('{"0": 7}') == ""
     assert owners('["0"]') == ""
@@ -313,43 +315,43 @@ def test_owners_are_read_only_from_a_map_of_strings():
 
 
 def test_with_member_adds_and_removes_with_its_owner():
-    base = lease(annotations={ha.MEMBERS: '["0"]', ha.OWNERS: '{"0": "a0"}'})
-    added = ha.with_member(base, "1", True, "a1")
-    assert ha.members_of(added) == ("0", "1")
-    assert ha.owner_of(added, "1") == "a1" and ha.owner_of(added, "0") == "a0"
+    base = lease(annotations={policy.MEMBERS: '["0"]', policy.OWNERS: '{"0": "a0"}'})
+    added = policy.with_member(base, "1", True, "a1")
+    assert policy.members_of(added) == ("0", "1")
+    assert policy.owner_of(added, "1") == "a1" and policy.owner_of(added, "0") == "a0"
     assert added["metadata"]["resourceVersion"] == "7"
     assert {k: v for k, v in added.items() if k != "metadata"} == \
         {k: v for k, v in base.items() if k != "metadata"}          # the claim itself kept
-    removed = ha.with_member(added, "0", False)
-    assert ha.members_of(removed) == ("1",) and ha.owner_of(removed, "0") == ""
-    assert ha.with_member(removed, "1", True, "a1") is None      # nothing changes: no write
-    plain = lease(annotations={ha.MEMBERS: '["0"]'})
-    joined = ha.with_member(plain, "1", True)                    # no owner: none recorded
-    assert ha.OWNERS not in joined["metadata"]["annotations"]
-    assert ha.members_of(joined) == ("0", "1")
-    owned_off = ha.with_member(base, "0", False)                 # the last owner leaves
-    assert owned_off["metadata"]["annotations"][ha.OWNERS] == "{}"
-    assert ha.members_of(owned_off) == ()
+    removed = policy.with_member(added, "0", False)
+    assert policy.members_of(removed) == ("1",) and policy.owner_of(removed, "0") == ""
+    assert policy.with_member(removed, "1", True, "a1") is None      # nothing changes: no write
+    plain = lease(annotations={policy.MEMBERS: '["0"]'})
+    joined = policy.with_member(plain, "1", True)                    # no owner: none recorded
+    assert policy.OWNERS not in joined["metadata"]["annotations"]
+    assert policy.members_of(joined) == ("0", "1")
+    owned_off = policy.with_member(base, "0", False)                 # the last owner leaves
+    assert owned_off["metadata"]["annotations"][policy.OWNERS] == "{}"
+    assert policy.members_of(owned_off) == ()
 
 
 def test_a_full_record_takes_no_new_owner_or_member():
-    names = [str(i) for i in range(ha.MAX_MEMBERS)]
-    full = lease(annotations={ha.MEMBERS: json.dumps(names)})
-    assert ha.with_member(full, "new", True, "o") is None
-    assert ha.owner_of(ha.with_member(full, "0", True, "o0"), "0") == "o0"   # a recorded one may
-    one_short = lease(annotations={ha.MEMBERS: json.dumps(names[1:])})
-    assert ha.members_of(ha.with_member(one_short, "new", True, "o")) == tuple(
+    names = [str(i) for i in range(policy.MAX_MEMBERS)]
+    full = lease(annotations={policy.MEMBERS: json.dumps(names)})
+    assert policy.with_member(full, "new", True, "o") is None
+    assert policy.owner_of(policy.with_member(full, "0", True, "o0"), "0") == "o0"   # a recorded one may
+    one_short = lease(annotations={policy.MEMBERS: json.dumps(names[1:])})
+    assert policy.members_of(policy.with_member(one_short, "new", True, "o")) == tuple(
         sorted(names[1:] + ["new"]))
 
 
 def test_a_holder_is_parsed_from_its_last_at_and_colon():
-    assert ha.Holder.parse("a@b@host:1:2") == ha.Holder("a@b", "host:1", 2)
-    assert ha.Holder.parse("@h:1") == ha.Holder("", "h", 1)
+    assert policy.Holder.parse("a@b@host:1:2") == policy.Holder("a@b", "host:1", 2)
+    assert policy.Holder.parse("@h:1") == policy.Holder("", "h", 1)
     for junk in ("", None, "m@h", "m:1", "m@h:", "m@h:x1"):
-        assert ha.Holder.parse(junk) is None, junk
+        assert policy.Holder.parse(junk) is None, junk
 
 
 def test_micro_time_has_microseconds_in_utc():
-    assert ha.parse_time(ha.micro_time(NOW + 0.25)) == NOW + 0.25
-    stamp = ha.micro_time(NOW + 0.000123)
+    assert policy.parse_time(policy.micro_time(NOW + 0.25)) == NOW + 0.25
+    stamp = policy.micro_time(NOW + 0.000123)
     assert stamp.endswith("Z") and stamp[-8:-1] == ".000123"

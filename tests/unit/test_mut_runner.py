@@ -10,10 +10,10 @@ import pytest
 from fakeapi import KINDS, FakeApiServer
 from wiring import deployment, through_pipeline
 
-from heat_k8s_hook import pipeline, runner, steps
-from heat_k8s_hook.events import StepStarted, VerdictChanged
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.engine import pipeline, runner, steps
+from heat_k8s_hook.objects import ObjectRef
 from heat_k8s_hook.readiness.rules import Status
+from heat_k8s_hook.result.events import StepStarted, VerdictChanged
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: v-%s}\n"
 TWO = CM % ("a", "a") + "---\n" + CM % ("b", "b")

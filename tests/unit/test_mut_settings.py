@@ -9,15 +9,15 @@ import threading
 
 import pytest
 
-from heat_k8s_hook.deployment import Options
-from heat_k8s_hook.errors import InvalidInput, Misconfigured
-from heat_k8s_hook.settings import (
+from heat_k8s_hook.config.settings import (
     MAX_FILE_BYTES,
     Settings,
     check_options,
     load_settings,
     parse_settings,
 )
+from heat_k8s_hook.errors import InvalidInput, Misconfigured
+from heat_k8s_hook.input.deployment import Options
 
 
 def write(path, text, mode: int = 0o600) -> str:

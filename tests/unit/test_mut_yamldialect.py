@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.limits import LimitExceeded, Limits
-from heat_k8s_hook.yamldialect import load_documents
+from heat_k8s_hook.input.limits import LimitExceeded, Limits
+from heat_k8s_hook.input.yamldialect import load_documents
 
 INT64 = 2 ** 63
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from wiring import deployment, through_hook, through_pipeline
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.report import read_output
+from heat_k8s_hook.result.report import read_output
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {k: SECRETVALUE-1234}\n"
 OBJ = {"kind": "ConfigMap", "metadata": {"name": "web"}, "data": {"k": "v", "l": [1, 2]}}

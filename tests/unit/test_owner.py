@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from heat_k8s_hook.deployment import parse_deployment
-from heat_k8s_hook.owner import owner
+from heat_k8s_hook.input.deployment import parse_deployment
+from heat_k8s_hook.input.owner import owner
 
 CFN = ("http://h:8000/v1/signal/arn%3Aopenstack%3Aheat%3A%3At%3Astacks/s/1/resources/dep"
        "?SignatureMethod=HmacSHA256&SignatureVersion=2&AWSAccessKeyId={key}"

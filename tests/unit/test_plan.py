@@ -1,7 +1,7 @@
 """Ordering, membership, prune sets and the unchanged test: plain data."""
-from heat_k8s_hook import plan
-from heat_k8s_hook.inventory import applyset_id, members_of, parent_body
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.engine import drift, plan
+from heat_k8s_hook.engine.inventory import applyset_id, members_of, parent_body
+from heat_k8s_hook.objects import ObjectRef
 
 
 class It:
@@ -55,19 +55,19 @@ def test_unchanged_detects_drift_and_config_change():
                          {"name": "c", "image": "nginx", "imagePullPolicy": "Always",
                           "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}}},
             "status": {"replicas": 3}}
-    assert plan.unchanged(body, live)                       # server defaults don't count
+    assert drift.unchanged(body, live)                       # server defaults don't count
     drifted = dict(live, spec=dict(live["spec"], replicas=1))
-    assert not plan.unchanged(body, drifted)                # hand edit of our field
-    assert not plan.unchanged(body, None)
+    assert not drift.unchanged(body, drifted)                # hand edit of our field
+    assert not drift.unchanged(body, None)
     other = plan.with_membership(dict(body, spec=dict(body["spec"], replicas=4)), "s")
-    assert not plan.unchanged(other, live)                  # config changed
+    assert not drift.unchanged(other, live)                  # config changed
 
 
 def test_zero_values_the_server_drops_are_unchanged():
     """`minReadySeconds: 0`, `hostNetwork: false`, `subdomain: ""` come back absent (the API
     server drops omitempty zero values): still unchanged, so a re-delivery (or a late member of
     a group, issue 15) sends no PATCH. Seen in the HA e2e: every late member re-applied a
-    Deployment with minReadySeconds 0. Red without the zero-value rule in plan._matches."""
+    Deployment with minReadySeconds 0. Red without the zero-value rule in drift._matches."""
     spec = {"replicas": 2, "minReadySeconds": 0, "template": {"spec": {
         "hostNetwork": False, "subdomain": "", "containers": [{"name": "c", "image": "nginx"}]}}}
     body = plan.with_membership({"apiVersion": "apps/v1", "kind": "Deployment",
@@ -76,11 +76,11 @@ def test_zero_values_the_server_drops_are_unchanged():
             "metadata": dict(body["metadata"], uid="u", resourceVersion="5"),
             "spec": {"replicas": 2, "template": {"spec": {
                 "containers": [{"name": "c", "image": "nginx"}]}}}}
-    assert plan.unchanged(body, live)
+    assert drift.unchanged(body, live)
     live["spec"]["minReadySeconds"] = 10                # a value that is there still counts
-    assert not plan.unchanged(body, live)
+    assert not drift.unchanged(body, live)
     zero = dict(live, spec=dict(live["spec"], replicas=0))
-    assert not plan.unchanged(body, dict(zero, spec=dict(zero["spec"], minReadySeconds=0)))
+    assert not drift.unchanged(body, dict(zero, spec=dict(zero["spec"], minReadySeconds=0)))
 
 
 def test_applyset_parent_matches_kubectl_id_and_lists_members():
@@ -106,8 +106,8 @@ def test_secret_string_data_compares_with_encoded_data():
                                  "stringData": {"pw": "hunter2"}}, "x")
     live = {"apiVersion": "v1", "kind": "Secret", "metadata": body["metadata"],
             "data": {"pw": "aHVudGVyMg=="}, "type": "Opaque"}
-    assert plan.unchanged(body, live)
-    assert not plan.unchanged(body, dict(live, data={"pw": "b3RoZXI="}))
+    assert drift.unchanged(body, live)
+    assert not drift.unchanged(body, dict(live, data={"pw": "b3RoZXI="}))
 
 
 def test_wipe_out_refused_unless_allowed():
@@ -121,7 +121,7 @@ def test_wipe_out_refused_unless_allowed():
 
 def test_parent_records_how_to_judge_its_members():
     """`status IDENTITY` judges custom kinds by the deployment's own wait_rules."""
-    from heat_k8s_hook.inventory import judge_options
+    from heat_k8s_hook.engine.inventory import judge_options
     refs = [ObjectRef("", "ConfigMap", "n", "c", "v1")]
     judge = {"wait_rules": {"example.com/Widget": "Synced"}, "unschedulable_grace": 30.0}
     assert judge_options(parent_body("x", "stack/1/res", refs, judge)) == judge
@@ -139,15 +139,15 @@ def test_quantities_compare_as_the_server_stores_them():
                            "requests": {"cpu": 0.5, "memory": "0.5Gi"}})
     live = _deployment({"limits": {"cpu": "1", "memory": "1Gi"},
                         "requests": {"cpu": "500m", "memory": "512Mi"}})
-    assert plan._matches(desired, live)
-    assert not plan._matches(_deployment({"limits": {"cpu": "2"}}), live)
+    assert drift._matches(desired, live)
+    assert not drift._matches(_deployment({"limits": {"cpu": "2"}}), live)
     # outside resource fields a quantity-looking string is just a string
-    assert not plan._matches({"data": {"cpu": "1000m"}}, {"data": {"cpu": "1"}})
+    assert not drift._matches({"data": {"cpu": "1000m"}}, {"data": {"cpu": "1"}})
 
 
 def test_empty_maps_and_lists_match_what_the_server_dropped():
-    assert plan._matches({"metadata": {"annotations": {}}, "args": []}, {"metadata": {}})
-    assert not plan._matches({"args": ["a"]}, {})
+    assert drift._matches({"metadata": {"annotations": {}}, "args": []}, {"metadata": {}})
+    assert not drift._matches({"args": ["a"]}, {})
 
 
 def test_same_object_ignores_only_resource_version_and_times():
@@ -157,6 +157,6 @@ def test_same_object_ignores_only_resource_version_and_times():
     answer = {"kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "6",
                                                 "managedFields": [{"manager": "m", "time": "t2"}]},
               "data": {"a": "1"}}
-    assert plan.same_object(answer, live)
-    assert not plan.same_object(dict(answer, data={"a": "2"}), live)
-    assert not plan.same_object(None, live)
+    assert drift.same_object(answer, live)
+    assert not drift.same_object(dict(answer, data={"a": "2"}), live)
+    assert not drift.same_object(None, live)

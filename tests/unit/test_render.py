@@ -2,7 +2,7 @@
 import pytest
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.render import render
+from heat_k8s_hook.input.render import render
 
 CM = """
 apiVersion: v1
@@ -190,7 +190,7 @@ def test_bad_objects_are_named_not_echoed(doc, needle):
 def test_rendered_limits():
     """get_input and alias expansion count against max_nodes and (text) max_rendered_bytes.
     Checked red: without the composer's text count, a 100-char string aliased twice passed."""
-    from heat_k8s_hook.limits import Limits
+    from heat_k8s_hook.input.limits import Limits
     many = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
             "data": {f"k{i}": {"get_input": "big"} for i in range(50)}}
     with pytest.raises(InvalidInput, match="limit max_nodes"):

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heat_k8s_hook.errors import HookError, InvalidInput
-from heat_k8s_hook.report import MASK, Masker, Result, error_result, read_output, secret_values
+from heat_k8s_hook.result.report import MASK, Masker, Result, error_result, read_output, secret_values
 
 PEM = ("-----BEGIN PRIVATE KEY-----\n" + "\n".join(
     base64.b64encode(bytes(range(i, i + 48))).decode() for i in range(0, 192, 48))
@@ -75,7 +75,7 @@ def test_masked_before_truncation_so_a_cut_secret_cannot_escape():
     """Result.as_dict (report._field) masks the whole text, then truncates: a secret that
     straddles the head's cut. Checked red with _field truncating first (the old test cut a
     20 KB text that as_dict never truncates, in an order the test chose itself)."""
-    from heat_k8s_hook.report import MAX_FIELD_BYTES
+    from heat_k8s_hook.result.report import MAX_FIELD_BYTES
     secret = "s3cr3t-" + "z" * 40
     keep = MAX_FIELD_BYTES // 2 - 64
     text = "x" * (keep - 10) + secret + "y" * MAX_FIELD_BYTES
@@ -150,9 +150,9 @@ def test_pipeline_wiring_masks_secret_inputs_and_secret_values():
 
     Checked red: with `ctx.mask.add(dep.secret_values())` removed from pipeline.execute, or
     the Secret's values not added after render, this test failed."""
-    from heat_k8s_hook.deployment import parse_deployment
+    from heat_k8s_hook.engine.pipeline import Context, execute
     from heat_k8s_hook.errors import ApplyRejected
-    from heat_k8s_hook.pipeline import Context, execute
+    from heat_k8s_hook.input.deployment import parse_deployment
 
     def connect(_options, *_rest):
         raise ApplyRejected(f"rejected {json.dumps(PEM)} and {LONG} and {b64('in-secret-obj')}")
@@ -192,10 +192,10 @@ def test_long_error_is_cut_only_after_masking():
     to 200 characters in cluster.py; execute masks the message, then shortens it.
     Checked red: cutting before masking leaked the secret's prefix (with the secret across
     the cut: before issue 26 it sat at character 189, where no cut reached it)."""
-    from heat_k8s_hook.deployment import parse_deployment
+    from heat_k8s_hook.engine.pipeline import Context, execute
     from heat_k8s_hook.errors import ApplyRejected
-    from heat_k8s_hook.pipeline import Context, execute
-    from heat_k8s_hook.report import MAX_MESSAGE
+    from heat_k8s_hook.input.deployment import parse_deployment
+    from heat_k8s_hook.result.report import MAX_MESSAGE
 
     def connect(_options, *_rest):   # LONG straddles the cut at MAX_MESSAGE characters
         raise ApplyRejected("HTTP 502 " + "x" * (MAX_MESSAGE - 20) + LONG + "y" * 5000)

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.report import (
+from heat_k8s_hook.result.report import (
     Masker,
     Result,
     error_result,
@@ -101,7 +101,7 @@ def test_an_indexed_path_outside_data_is_readable_in_a_secret():
 def test_segments_of_paths_that_are_not_plain():
     from jsonpath_ng.jsonpath import Child, Fields, Root
 
-    from heat_k8s_hook.report import _segments, _touches_secret_data
+    from heat_k8s_hook.result.report import _segments, _touches_secret_data
     assert _segments(Child(Fields("a", "b"), Fields("c"))) is None
     assert _segments(Child(Fields("c"), Fields("a", "b"))) is None
     assert _segments(Child(Fields("data"), Root())) == ()

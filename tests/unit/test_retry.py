@@ -7,9 +7,9 @@ import time
 import pytest
 import urllib3.exceptions as u3
 
-from heat_k8s_hook import retry
-from heat_k8s_hook.cluster import ApiError, NotFound
 from heat_k8s_hook.errors import ClusterUnreachable
+from heat_k8s_hook.kube import retry
+from heat_k8s_hook.kube.cluster import ApiError, NotFound
 
 REFUSED = retry.ConnectionFault("connection refused", sent=False)
 RESET = retry.ConnectionFault("connection reset", sent=True)

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from heat_k8s_hook import runner, steps
-from heat_k8s_hook.deadline import Deadline
-from heat_k8s_hook.deployment import load_deployment
+from heat_k8s_hook.engine import runner, steps
+from heat_k8s_hook.engine.pipeline import Context, ResultRenderer
 from heat_k8s_hook.errors import ApplyRejected, TimedOut
-from heat_k8s_hook.events import Detail, ObjectChanged, Progress, StepStarted, VerdictChanged
-from heat_k8s_hook.pipeline import Context, ResultRenderer
-from heat_k8s_hook.plan import Action, ObjectRef
+from heat_k8s_hook.input.deployment import load_deployment
+from heat_k8s_hook.kube.deadline import Deadline
+from heat_k8s_hook.objects import Action, ObjectRef
 from heat_k8s_hook.readiness.rules import Status
-from heat_k8s_hook.report import Masker, Result
+from heat_k8s_hook.result.events import Detail, ObjectChanged, Progress, StepStarted, VerdictChanged
+from heat_k8s_hook.result.report import Masker, Result
 
 REF = ObjectRef("apps", "Deployment", "shop", "web", "v1")
 

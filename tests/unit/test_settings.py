@@ -1,4 +1,4 @@
-"""The operator's settings file and what it lets a template choose (heat_k8s_hook/settings.py).
+"""The operator's settings file and what it lets a template choose (heat_k8s_hook/config/settings.py).
 
 Checked by breaking each rule once: with `inside` returning True, the `..` and symlink tests
 went red; with the mode check in `_check_file` removed, the group-writable test went red; with
@@ -13,12 +13,8 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from heat_k8s_hook import cli
-from heat_k8s_hook.cluster import KubeconfigCredentials, check_private, resolve_credentials
-from heat_k8s_hook.deployment import Options
-from heat_k8s_hook.errors import CredentialsRejected, InvalidInput, Misconfigured
-from heat_k8s_hook.limits import Limits
-from heat_k8s_hook.settings import (
+from heat_k8s_hook.cli import main as cli
+from heat_k8s_hook.config.settings import (
     DEFAULT_KUBECONFIG,
     DEFAULT_MAX_TIMEOUT,
     Settings,
@@ -27,6 +23,10 @@ from heat_k8s_hook.settings import (
     load_settings,
     parse_settings,
 )
+from heat_k8s_hook.errors import CredentialsRejected, InvalidInput, Misconfigured
+from heat_k8s_hook.input.deployment import Options
+from heat_k8s_hook.input.limits import Limits
+from heat_k8s_hook.kube.cluster import KubeconfigCredentials, check_private, resolve_credentials
 
 
 def write(path, text: str, mode: int = 0o600) -> str:

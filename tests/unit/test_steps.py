@@ -7,9 +7,8 @@ import pathlib
 import pytest
 import yaml
 
-from heat_k8s_hook import steps
-from heat_k8s_hook.plan import ObjectRef
-from heat_k8s_hook.steps import (
+from heat_k8s_hook.engine import steps
+from heat_k8s_hook.engine.steps import (
     ApplyStage,
     Delete,
     DryRun,
@@ -29,7 +28,8 @@ from heat_k8s_hook.steps import (
     WaitGone,
     WaitReady,
 )
-from heat_k8s_hook.suspend import Held
+from heat_k8s_hook.engine.suspend import Held
+from heat_k8s_hook.objects import ObjectRef
 
 CORPORA = pathlib.Path("/work/shared/corpora/real-manifests")
 

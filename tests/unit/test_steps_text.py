@@ -3,9 +3,8 @@ nothing to do leaves in deploy_stderr, pinned exactly (issue 26: mutants of desc
 and the notes survived)."""
 import pytest
 
-from heat_k8s_hook import steps
-from heat_k8s_hook.plan import ObjectRef
-from heat_k8s_hook.steps import (
+from heat_k8s_hook.engine import steps
+from heat_k8s_hook.engine.steps import (
     ApplyStage,
     Delete,
     DryRun,
@@ -20,6 +19,7 @@ from heat_k8s_hook.steps import (
     WaitGone,
     WaitReady,
 )
+from heat_k8s_hook.objects import ObjectRef
 
 R = tuple(ObjectRef("", "ConfigMap", "shop", f"c{i}", "v1") for i in range(6))
 C = "ConfigMap/shop/c"
@@ -70,21 +70,21 @@ CRON = ObjectRef("batch", "CronJob", "shop", "tick", "v1")
 
 
 def _suspend(live, wait=True):
-    from heat_k8s_hook.steps import Planned
+    from heat_k8s_hook.engine.steps import Planned
     return steps.plan_run(Facts("SUSPEND", tuple(Planned(h.ref) for h in live),
                                 previous=tuple(h.ref for h in live), has_inventory=True,
                                 live=live, suspended=None, wait=wait))
 
 
 def test_suspend_waits_for_drained_pods_only_when_waiting_and_only_if_any():
-    from heat_k8s_hook.steps import WaitDrained
-    from heat_k8s_hook.suspend import Held
+    from heat_k8s_hook.engine.steps import WaitDrained
+    from heat_k8s_hook.engine.suspend import Held
     assert [type(s) for s in _suspend((Held(DEP, 2),))][-1] is WaitDrained
     assert not [s for s in _suspend((Held(DEP, 2),), wait=False) if isinstance(s, WaitDrained)]
     assert not [s for s in _suspend((Held(CRON, False),)) if isinstance(s, WaitDrained)]
 
 
 def test_suspend_with_everything_at_zero_says_so():
-    from heat_k8s_hook.suspend import Held
+    from heat_k8s_hook.engine.suspend import Held
     plan = _suspend((Held(DEP, 0), Held(CRON, True)))
     assert Note("nothing to scale: 2 object(s) already at 0 replicas or suspended") in plan

@@ -18,7 +18,8 @@ import time
 import pytest
 from tests_paths import HOOK
 
-from heat_k8s_hook import supervise
+from heat_k8s_hook.entry import supervise
+from heat_k8s_hook.ha.coordinate import pid_alive
 
 KILLED = 9   # a waitpid status: killed by signal 9
 
@@ -90,11 +91,11 @@ def test_after(status, stopped, deaths, left, expect):
 
 
 def test_pid_alive():
-    assert supervise.pid_alive(os.getpid())
-    assert supervise.pid_alive(0) and supervise.pid_alive(1)   # never "gone" by mistake
+    assert pid_alive(os.getpid())
+    assert pid_alive(0) and pid_alive(1)   # never "gone" by mistake
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    assert not supervise.pid_alive(child.pid)
+    assert not pid_alive(child.pid)
 
 
 def test_sigterm_to_the_hook_stops_its_worker_and_answers(tmp_path):
@@ -131,7 +132,7 @@ def test_sigterm_to_the_hook_stops_its_worker_and_answers(tmp_path):
     assert result["deploy_status_code"] == 9 == proc.returncode, err
     assert "stopped by SIGTERM" in result["deploy_stderr"]
     assert f"worker pid {worker} killed by signal 15" in result["deploy_stderr"]
-    assert not supervise.pid_alive(worker)
+    assert not pid_alive(worker)
     assert "t0ken-never-printed" not in out + err
     silent.close()
 

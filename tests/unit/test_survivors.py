@@ -9,12 +9,14 @@ import pytest
 from fakeapi import KINDS, FakeApiServer
 from wiring import deployment, through_hook, through_pipeline
 
-from heat_k8s_hook import errors, ha, pipeline
-from heat_k8s_hook.cluster import ApiError
+from heat_k8s_hook import errors
+from heat_k8s_hook.engine import pipeline
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.limits import Limits
-from heat_k8s_hook.render import render
-from heat_k8s_hook.report import MASK
+from heat_k8s_hook.ha import policy
+from heat_k8s_hook.input.limits import Limits
+from heat_k8s_hook.input.render import render
+from heat_k8s_hook.kube.cluster import ApiError
+from heat_k8s_hook.result.report import MASK
 
 LONG = "tok-" + "q7W" * 20          # a secret long enough to be cut in the middle
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: v}\n"
@@ -190,20 +192,20 @@ def test_the_rendered_size_is_summed_over_the_documents():
 def test_a_lease_expires_from_its_renewal_not_its_acquisition():
     now = 1_800_000_000.0
     lease = {"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
-                      "acquireTime": ha.micro_time(now - 100), "renewTime": ha.micro_time(now - 5)}}
-    assert ha.expires_at(lease) == pytest.approx(now + 10, abs=0.01)
+                      "acquireTime": policy.micro_time(now - 100), "renewTime": policy.micro_time(now - 5)}}
+    assert policy.expires_at(lease) == pytest.approx(now + 10, abs=0.01)
 
 
 def test_renew_body_moves_renew_time_and_keeps_acquire_time():
     now = 1_800_000_000.0
     lease = {"metadata": {"resourceVersion": "7"},
              "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
-                      "acquireTime": ha.micro_time(now - 100), "renewTime": ha.micro_time(now - 20)}}
-    renewed = ha.renew_body(lease, now)
-    assert renewed["spec"]["renewTime"] == ha.micro_time(now)
+                      "acquireTime": policy.micro_time(now - 100), "renewTime": policy.micro_time(now - 20)}}
+    renewed = policy.renew_body(lease, now)
+    assert renewed["spec"]["renewTime"] == policy.micro_time(now)
     assert renewed["spec"]["acquireTime"] == lease["spec"]["acquireTime"]
-    assert ha.expires_at(renewed) == pytest.approx(now + 15, abs=0.01)
-    assert ha.expires_at(lease) < now   # the unrenewed claim has lapsed
+    assert policy.expires_at(renewed) == pytest.approx(now + 15, abs=0.01)
+    assert policy.expires_at(lease) < now   # the unrenewed claim has lapsed
 
 
 # -- pods of an older revision, and the Unschedulable grace through the run ------------------

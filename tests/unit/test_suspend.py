@@ -10,11 +10,11 @@ import json
 import pytest
 from test_inventory_record import FakeCluster
 
-from heat_k8s_hook import inventory, suspend
-from heat_k8s_hook.inventory_client import InventoryClient
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.engine import inventory, suspend
+from heat_k8s_hook.engine.inventory_client import InventoryClient
+from heat_k8s_hook.engine.suspend import Held
+from heat_k8s_hook.objects import ObjectRef
 from heat_k8s_hook.readiness.rules import Status
-from heat_k8s_hook.suspend import Held
 
 DEP = ObjectRef("apps", "Deployment", "shop", "web", "v1")
 STS = ObjectRef("apps", "StatefulSet", "shop", "db", "v1")

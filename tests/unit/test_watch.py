@@ -4,9 +4,9 @@ from __future__ import annotations
 import threading
 import time
 
-from heat_k8s_hook.cluster import ApiError, Resource
 from heat_k8s_hook.errors import ClusterUnreachable
-from heat_k8s_hook.plan import ObjectRef
+from heat_k8s_hook.kube.cluster import ApiError, Resource
+from heat_k8s_hook.objects import ObjectRef
 from heat_k8s_hook.readiness.watch import Target, Waiter
 
 CM = Resource("", "v1", "ConfigMap", "configmaps", True)

@@ -14,10 +14,11 @@ from typing import Optional
 
 from fakeapi import FakeApiServer
 
-from heat_k8s_hook import hook, pipeline
-from heat_k8s_hook.deployment import load_deployment
-from heat_k8s_hook.pipeline import Context, execute
-from heat_k8s_hook.report import Masker, Result
+from heat_k8s_hook.engine import pipeline
+from heat_k8s_hook.engine.pipeline import Context, execute
+from heat_k8s_hook.entry import hook
+from heat_k8s_hook.input.deployment import load_deployment
+from heat_k8s_hook.result.report import Masker, Result
 
 IDENTITY = [{"name": "deploy_stack_id", "value": "s/1"},
             {"name": "deploy_resource_name", "value": "r"}]

@@ -1,0 +1,400 @@
+"""The Kubernetes API as the hook uses it: credentials, requests, discovery, watch streams.
+
+Every call into the `kubernetes` client package is in this module, so a client upgrade
+touches one file. The client provides what it is good at (kubeconfig and in-cluster loading,
+exec/token refresh, TLS set-up, its urllib3 connection pool); requests are sent as raw JSON on
+that pool, so there is no per-object model (de)serialization and no per-object discovery.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Optional
+from urllib.parse import quote, urlencode
+
+from heat_k8s_hook.config.settings import DEFAULT_KUBECONFIG
+from heat_k8s_hook.errors import (
+    ApplyRejected,
+    ClusterUnreachable,
+    CredentialsRejected,
+    HookError,
+    InvalidInput,
+    Misconfigured,
+)
+from heat_k8s_hook.kube import retry, tinykube
+
+log = logging.getLogger("heat_k8s_hook")
+
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ApiError(ApplyRejected):
+    """A Status answer from the API server; `status` is the HTTP code."""
+
+    def __init__(self, status: int, reason: str, message: str, details: Mapping | None = None):
+        super().__init__(message or reason or f"HTTP {status}")
+        self.status = status
+        self.reason = reason
+        self.details = details or {}
+
+
+class NotFound(ApiError):
+    """404: the object, or the resource type itself (a CRD deleted), is not there."""
+
+
+# --- credentials (pluggable: a source only has to produce a client Configuration) ----------
+
+class Credentials:
+    """Where the API server's address and the hook's credentials come from."""
+
+    description = "credentials"
+    # seconds the first request may take: an unreachable server fails the run early
+    first_contact = 10.0
+
+    def configuration(self) -> Any:  # kubernetes.client.Configuration
+        raise NotImplementedError
+
+    def renew(self) -> bool:
+        """The API server answered 401: True when fresh credentials may be tried (a Keystone
+        token revoked or expired mid-run, keystone_auth.py); the request is sent once more."""
+        return False
+
+
+@dataclass
+class KubeconfigCredentials(Credentials):
+    path: str
+    context: Optional[str] = None
+
+    @property
+    def description(self) -> str:
+        return f"kubeconfig {self.path}" + (f" (context {self.context})" if self.context else "")
+
+    def configuration(self) -> Any:
+        check_private(self.path)
+        try:  # a plain kubeconfig (certificate or token): no need to import `kubernetes`
+            from heat_k8s_hook.kube.tinykube import Plain
+            return Plain(self.path, self.context)
+        except Exception:  # anything else: the client reads it (and words its errors)
+            pass
+        from kubernetes import client, config
+        cfg = client.Configuration()
+        try:
+            config.load_kube_config(config_file=self.path, context=self.context,
+                                    client_configuration=cfg, persist_config=False)
+        except config.ConfigException as exc:
+            raise CredentialsRejected(f"{self.description}: {_first_line(exc)}") from None
+        except Exception as exc:  # malformed files raise yaml/KeyError/TypeError/...
+            raise CredentialsRejected(
+                f"{self.description} cannot be loaded ({type(exc).__name__})") from None
+        return cfg
+
+
+class InClusterCredentials(Credentials):
+    description = "in-cluster service account"
+
+    def configuration(self) -> Any:
+        from kubernetes import client, config
+        cfg = client.Configuration()
+        try:
+            config.load_incluster_config(client_configuration=cfg)
+        except config.ConfigException as exc:
+            raise CredentialsRejected(f"in-cluster credentials: {_first_line(exc)}") from None
+        return cfg
+
+
+def check_private(path: str) -> None:
+    """A kubeconfig holds the controller's cluster credentials: only its owner may read it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CredentialsRejected(f"kubeconfig {path} does not exist") from None
+    except OSError as exc:
+        raise CredentialsRejected(f"kubeconfig {path} cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CredentialsRejected(f"kubeconfig {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise Misconfigured(f"kubeconfig {path} is open to group or others (mode "
+                            f"{stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+
+
+def resolve_credentials(kubeconfig: str | None, context: str | None,
+                        environ: Mapping[str, str] = os.environ,
+                        default_kubeconfig: str = DEFAULT_KUBECONFIG) -> Credentials:
+    """Option `kubeconfig`, then $KUBECONFIG, then the operator's default_kubeconfig (settings),
+    then in-cluster."""
+    if kubeconfig:
+        return KubeconfigCredentials(kubeconfig, context)
+    env = environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    if env:
+        return KubeconfigCredentials(env, context)
+    if os.path.exists(default_kubeconfig):
+        return KubeconfigCredentials(default_kubeconfig, context)
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        return InClusterCredentials()
+    raise CredentialsRejected(
+        f"no cluster credentials: set $KUBECONFIG or default_kubeconfig (operator settings), "
+        f"or put a kubeconfig at {default_kubeconfig}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_kind(self) -> str:
+        return f"{self.group}/{self.kind}" if self.group else self.kind
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{self.plural}"
+        return base + (f"/{quote(name, safe='')}" if name else "")
+
+
+class UnknownKind(InvalidInput):
+    """The cluster does not serve this apiVersion/kind."""
+
+
+# --- the client --------------------------------------------------------------------------------
+
+# Before the API server has answered once, a refused connection more likely means a wrong
+# address than a restart: requests are retried this long, not until the deadline.
+FIRST_CONTACT = 8.0
+NO_DEADLINE = 30.0   # the retry window of a client used without a run's deadline
+
+
+class Cluster:
+    """A connection to one API server; thread-safe, one urllib3 pool shared by all threads.
+
+    Transient faults are retried within the run's deadline (`deadline`; retry.py).
+    """
+
+    def __init__(self, credentials: Credentials, pool_size: int = 32):
+        import urllib3
+
+        self.credentials = credentials
+        cfg = credentials.configuration()
+        self._cfg = cfg
+        self.host = self._base = cfg.host.rstrip("/")   # _base: what request paths follow
+        if hasattr(cfg, "tls"):  # tinykube.Plain, keystone_auth.BearerConfiguration
+            self._pool, self._base = tinykube.one_server_pool(urllib3, cfg, pool_size)
+        else:
+            from kubernetes import client
+            cfg.connection_pool_maxsize = pool_size
+            self._pool = client.ApiClient(cfg).rest_client.pool_manager
+        self._urllib3 = urllib3
+        self._discovery: dict = {}
+        self._lock = threading.Lock()
+        self.deadline: Any = None      # the run's Deadline (set by open_run): retries stop there
+        self.answered = False          # the API server has answered once
+        self.retried = 0               # requests sent again after a transient fault
+
+    # requests --------------------------------------------------------------------------------
+
+    def _headers(self, content_type: str | None = None,
+                 accept: str | None = None) -> dict:
+        headers = {"Accept": accept or "application/json", "User-Agent": "heat-k8s-hook"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # auth_settings() is the client's own (version-independent) view of its credentials;
+        # it also runs the token refresh hook of exec/OIDC kubeconfigs.
+        for setting in self._cfg.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"].title()] = setting["value"]
+        if "Authorization" not in headers and self._cfg.username and self._cfg.password:
+            headers.update(self._urllib3.make_headers(
+                basic_auth=f"{self._cfg.username}:{self._cfg.password}"))
+        return headers
+
+    def _url(self, path: str, query: Mapping | None) -> str:
+        q = {k: v for k, v in (query or {}).items() if v is not None}
+        return self._base + path + ("?" + urlencode(q) if q else "")
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict,
+              timeout: float, stream: bool = False):
+        """One try, no retry here (retry.py decides); urllib3's errors become ours."""
+        try:
+            resp = self._pool.request(
+                method, url, body=body, headers=headers, preload_content=not stream,
+                timeout=self._urllib3.Timeout(connect=min(5.0, timeout), read=timeout),
+                retries=False)
+        except self._urllib3.exceptions.HTTPError as exc:
+            raise retry.connection_error(exc, self.host) from None
+        if resp.status == 401 and self.credentials.renew():
+            resp.drain_conn()
+            resp.release_conn()
+            return self._send(method, url, body, self._headers(headers.get("Content-Type"),
+                                                               headers.get("Accept")),
+                              timeout, stream)
+        return resp
+
+    def request(self, method: str, path: str, query: Mapping | None = None,
+                body: Any = None, content_type: str | None = None, timeout: float = 30.0) -> Any:
+        """One API call; returns the decoded JSON answer or raises ApiError/ClusterUnreachable."""
+        return self.request_full(method, path, query, body, content_type, timeout)[1]
+
+    def request_full(self, method: str, path: str, query: Mapping | None = None,
+                     body: Any = None, content_type: str | None = None,
+                     timeout: float = 30.0, accept: str | None = None, answer: bool = True) -> tuple:
+        """Like request, but returns (HTTP status, decoded answer): 201 tells a create apart.
+        `accept`: another Accept header (inventory.METADATA_LIST); `answer=False`: the body of a
+        success is not decoded (None), for a caller that never reads it."""
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            content_type = content_type or "application/json"
+        url, clock = self._url(path, query), self._clock()
+        started, tries = clock(), [0]
+        end = self._patience_end(started)
+
+        def attempt() -> tuple:
+            tries[0] += 1
+            left = timeout if tries[0] == 1 else min(timeout, end - clock())
+            resp = self._send(method, url, data, self._headers(content_type, accept),
+                              max(0.5, left))
+            self.answered = True
+            return resp.status, self._decode(resp.status, resp.data, method, path, answer)
+        try:
+            return retry.call(attempt, method, end, self._cancelled(), self._retrying, clock)
+        except HookError as exc:
+            if tries[0] == 1:
+                raise
+            raise _again(exc, retry.gave_up(exc, tries[0], clock() - started)) from None
+
+    def _clock(self):
+        return self.deadline.clock if self.deadline is not None else time.monotonic
+
+    def _cancelled(self):
+        return self.deadline.cancelled if self.deadline is not None else None
+
+    def _patience_end(self, started: float) -> float:
+        """Retries stop at the deadline; before any answer, after FIRST_CONTACT seconds."""
+        end = self.deadline.at if self.deadline is not None else started + NO_DEADLINE
+        return end if self.answered else min(end, started + FIRST_CONTACT)
+
+    def _retrying(self, attempt: int, exc: BaseException, wait: float) -> None:
+        with self._lock:
+            self.retried += 1
+            first = self.retried == 1
+        (log.warning if first else log.debug)(
+            "API server: %s; trying again in %.1fs (transient faults are retried until the "
+            "deadline)", exc, wait)
+
+    def _decode(self, status: int, data: bytes, method: str, path: str, answer: bool = True) -> Any:
+        payload: Any = None
+        if data and (answer or not 200 <= status < 300):   # answer=False: not read if fine
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                payload = None
+        if 200 <= status < 300:
+            return payload
+        if status == 401:
+            raise CredentialsRejected(
+                f"the API server at {self.host} rejected the credentials from "
+                f"{self.credentials.description} (401 Unauthorized: expired or revoked?)")
+        error = NotFound if status == 404 else ApiError
+        if isinstance(payload, Mapping) and payload.get("kind") == "Status":
+            raise error(status, payload.get("reason", ""), payload.get("message", ""),
+                           payload.get("details"))
+        text = (data or b"").decode("utf-8", "replace").strip().splitlines()
+        # Not cut here: the message is cut only after masking (a cut secret escapes the masker).
+        raise error(status, "", f"{method} {path}: HTTP {status} {text[0] if text else ''}")
+
+    def get(self, path: str, query: Mapping | None = None, timeout: float = 30.0,
+            accept: str | None = None) -> Any:
+        return self.request_full("GET", path, query, timeout=timeout, accept=accept)[1]
+
+    def ping(self, timeout: float = 10.0) -> str:
+        """Check reachability and credentials once; returns the server's gitVersion."""
+        version = self.request("GET", "/version", timeout=timeout) or {}
+        # /version is readable anonymously; an authenticated call proves the credentials.
+        self.request("GET", "/api", timeout=timeout)
+        return version.get("gitVersion", "unknown")
+
+    def watch(self, path: str, query: Mapping, timeout: float) -> Iterator[dict]:
+        """Yield watch events ({type, object}) until the server ends the stream or `timeout`."""
+        q = dict(query, watch="1", allowWatchBookmarks="true",
+                 timeoutSeconds=str(max(1, int(timeout))))
+        resp = self._send("GET", self._url(path, q), None, self._headers(), timeout + 5,
+                          stream=True)
+        try:
+            if resp.status != 200:
+                self._decode(resp.status, resp.read(), "WATCH", path)
+            buf = b""
+            for chunk in resp.stream(65536, decode_content=True):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+        except self._urllib3.exceptions.HTTPError as exc:
+            raise retry.ConnectionFault(f"watch on {path} broke: {retry.describe(exc)}", True) \
+                from None
+        finally:
+            resp.release_conn()
+
+    # discovery ---------------------------------------------------------------------------------
+
+    def discover(self, api_version: str) -> dict:
+        """Kind -> Resource for one apiVersion (one request, then cached; {} if not served)."""
+        with self._lock:
+            if api_version in self._discovery:
+                return self._discovery[api_version]
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        try:
+            listing = self.get(path)
+        except NotFound:
+            listing = None
+        kinds = {}
+        group, _, version = api_version.rpartition("/")
+        for r in (listing or {}).get("resources", []):
+            if "/" in r["name"]:
+                continue  # subresource
+            kinds[r["kind"]] = Resource(group, version, r["kind"], r["name"], r["namespaced"])
+        with self._lock:
+            self._discovery[api_version] = kinds
+        return kinds
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        """The REST resource for apiVersion/kind, from (cached) discovery."""
+        kinds = self.discover(api_version)
+        if kind not in kinds:
+            if not kinds:
+                raise UnknownKind(f"apiVersion {api_version} is not served by the cluster")
+            raise UnknownKind(f"kind {kind} is not served by the cluster in {api_version}")
+        return kinds[kind]
+
+    def forget(self, api_version: str) -> None:
+        """Drop cached discovery (after a CRD in the same config became Established)."""
+        with self._lock:
+            self._discovery.pop(api_version, None)
+
+
+def _again(exc: HookError, message: str) -> HookError:
+    """The same error, its message saying it was retried."""
+    if isinstance(exc, ApiError):
+        return type(exc)(exc.status, exc.reason, message, exc.details)
+    return ClusterUnreachable(message)
