@@ -11,6 +11,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Iterator, NamedTuple, Optional
 
+from heat_k8s_hook import names
 from heat_k8s_hook.engine import inventory, steps
 from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput
 from heat_k8s_hook.result.report import MASK
@@ -290,7 +291,7 @@ def _target(args):
         from heat_k8s_hook.config.keystone_settings import records_namespace
         where = records_namespace(dep.options.namespace, args.settings.keystone, inventory.NAMESPACE)
         parent = InventoryClient(cluster, "heat-k8s-hook", namespace=where).get(
-            inventory.parent_name(dep.slug))
+            names.parent_name(dep.slug))
         return cluster, dep.identity, parent, dep.options.wait_rules, \
             dep.options.unschedulable_grace
     cluster = _connect_for(args)

@@ -17,12 +17,12 @@ from heat_k8s_hook.config.keystone_settings import KeystoneSettings, parse_keyst
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
 from heat_k8s_hook.input.deployment import DEFAULT_TIMEOUT
 from heat_k8s_hook.input.limits import Limits
+from heat_k8s_hook.names import DEFAULT_KUBECONFIG
+from heat_k8s_hook.names import SETTINGS_ENV as ENV_VAR  # noqa: N811
+from heat_k8s_hook.names import SETTINGS_PATH as DEFAULT_PATH  # noqa: N811
 
 DEFAULT_LEASE_SECONDS = 15   # a dead applier's Lease lapses after this (ha/policy.py)
 
-DEFAULT_PATH = "/etc/heat-k8s-hook/hook.yaml"
-ENV_VAR = "HEAT_K8S_HOOK_CONFIG"
-DEFAULT_KUBECONFIG = "/etc/heat-k8s-hook/kubeconfig"
 DEFAULT_KUBECONFIG_DIRS = ("/etc/heat-k8s-hook/",)
 DEFAULT_MAX_TIMEOUT = 3600.0
 MAX_FILE_BYTES = 64 * 1024

@@ -20,9 +20,9 @@ import zlib
 from typing import Iterable, Mapping
 
 from heat_k8s_hook import __version__
+from heat_k8s_hook.names import RECORDS_NAMESPACE as NAMESPACE  # noqa: N811
 from heat_k8s_hook.objects import ObjectRef
 
-NAMESPACE = "heat-k8s-hook"
 APPLYSET_ID = "applyset.kubernetes.io/id"
 TOOLING = "applyset.kubernetes.io/tooling"
 GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
@@ -37,10 +37,6 @@ def _order(ref: ObjectRef) -> tuple:
     """ObjectRef's own order, as a tuple: sorting 10,000 members by the dataclass's generated
     __lt__ took 0.1-0.4 s per parent written (three per run)."""
     return (ref.group, ref.kind, ref.namespace, ref.name, ref.version)
-
-
-def parent_name(slug: str) -> str:
-    return f"heat-{slug}"[:63].rstrip("-")
 
 
 def applyset_id(name: str, namespace: str = NAMESPACE, kind: str = "ConfigMap",

@@ -16,7 +16,7 @@ from heat_k8s_hook.config.keystone_settings import records_namespace
 from heat_k8s_hook.config.settings import Settings
 from heat_k8s_hook.engine import record, runner, steps
 from heat_k8s_hook.engine.apply import Applier
-from heat_k8s_hook.engine.inventory import NAMESPACE, applyset_id, parent_name
+from heat_k8s_hook.engine.inventory import NAMESPACE, applyset_id
 from heat_k8s_hook.engine.inventory_client import InventoryClient
 from heat_k8s_hook.errors import HookError, InvalidInput
 from heat_k8s_hook.ha import coordinate
@@ -24,6 +24,7 @@ from heat_k8s_hook.input.deployment import Deployment
 from heat_k8s_hook.input.render import render
 from heat_k8s_hook.kube.cluster import Cluster, resolve_credentials
 from heat_k8s_hook.kube.deadline import Deadline
+from heat_k8s_hook.names import parent_name
 from heat_k8s_hook.readiness.rules import Status
 from heat_k8s_hook.result.events import (
     Detail,

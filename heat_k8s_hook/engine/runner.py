@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
+from heat_k8s_hook import names
 from heat_k8s_hook.engine import drift, inventory, plan, steps, suspend, suspend_client
 from heat_k8s_hook.engine.apply import Applier, Change
 from heat_k8s_hook.engine.inventory_client import InventoryClient
@@ -52,7 +53,7 @@ class RunContext:
 
     @property
     def parent_name(self) -> str:
-        return inventory.parent_name(self.dep.slug)
+        return names.parent_name(self.dep.slug)
 
 
 # -- before the plan: read-only facts -----------------------------------------------------------
@@ -121,7 +122,7 @@ def adopt_parent(ctx: RunContext):
     """No parent under the application identity: the one under the identity before groups
     (stack + resource name), if any. Its members become this run's previous set; the run
     records them under the new name and forgets the old parent (DELETE uses the old set id)."""
-    legacy = inventory.parent_name(ctx.dep.legacy_slug)
+    legacy = names.parent_name(ctx.dep.legacy_slug)
     parent = ctx.inventory.get(legacy) if legacy != ctx.parent_name else None
     if parent is not None:
         ctx.adopted = legacy

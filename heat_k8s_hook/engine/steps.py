@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Union
 from heat_k8s_hook.engine import plan, suspend
 from heat_k8s_hook.engine.plan import CRD_KIND
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.input.deployment import APPLY_ACTIONS  # noqa: F401 (steps.APPLY_ACTIONS for callers)
+from heat_k8s_hook.names import APPLY_ACTIONS  # noqa: F401 (steps.APPLY_ACTIONS for callers)
 from heat_k8s_hook.objects import ObjectRef
 
 SUSPEND_ACTIONS = frozenset({"SUSPEND", "RESUME"})

@@ -23,15 +23,13 @@ from typing import Mapping, Optional
 
 # The full path's own facts, from modules that import the standard library only, too.
 from heat_k8s_hook import __version__
-from heat_k8s_hook.config.settings import DEFAULT_KUBECONFIG
 from heat_k8s_hook.config.settings import DEFAULT_PATH as SETTINGS_PATH
 from heat_k8s_hook.config.settings import ENV_VAR as SETTINGS_ENV
 from heat_k8s_hook.engine import inventory
 from heat_k8s_hook.engine.inventory import NAMESPACE as RECORDS_NAMESPACE  # noqa: N811
-from heat_k8s_hook.engine.inventory import parent_name
-from heat_k8s_hook.input.deployment import APPLY_ACTIONS, logical_name, slug_for
 from heat_k8s_hook.input.limits import Limits
 from heat_k8s_hook.input.owner import owner
+from heat_k8s_hook.names import APPLY_ACTIONS, DEFAULT_KUBECONFIG, logical_name, parent_name, slug_for
 
 ENV_SWITCH = "HEAT_K8S_HOOK_FAST_PATH"     # "0": always the full path (tests, benchmarks)
 KEPT_INPUTS = frozenset({"deploy_stack_id", "deploy_resource_name"})

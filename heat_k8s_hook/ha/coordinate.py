@@ -25,8 +25,8 @@ from typing import Callable, Optional
 from heat_k8s_hook.errors import HookError, TimedOut
 from heat_k8s_hook.ha import policy
 from heat_k8s_hook.ha.lease import LeaseClient, Lost, Renewer
-from heat_k8s_hook.input.deployment import APPLY_ACTIONS
 from heat_k8s_hook.kube.cluster import NotFound
+from heat_k8s_hook.names import APPLY_ACTIONS
 from heat_k8s_hook.objects import Action, ObjectRef
 from heat_k8s_hook.result.events import ObjectChanged, OutputRead, Progress
 from heat_k8s_hook.result.report import shorten

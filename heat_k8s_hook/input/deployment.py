@@ -6,7 +6,6 @@ Pure: plain data in, frozen dataclasses out. Input *values* never appear in erro
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import math
 import re
@@ -18,10 +17,10 @@ from heat_k8s_hook.input.limits import LimitExceeded, Limits, depth_exceeds
 from heat_k8s_hook.input.owner import generation
 from heat_k8s_hook.input.owner import owner as owner_digest
 from heat_k8s_hook.input.strictjson import is_plain, read_text, strict_json
+from heat_k8s_hook.names import DNS_LABEL, logical_name, slug_for
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
 ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
-APPLY_ACTIONS = frozenset({"CREATE", "UPDATE", "ROLLBACK"})  # ROLLBACK: the config rolled back to
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_FIELD_MANAGER = "heat-k8s-hook"
 
@@ -122,15 +121,6 @@ class Deployment:
         return [v for k, v in self.inputs.items() if k in names and v not in (None, "")]
 
 
-def slug_for(stack_id: str, label: str, identity: str) -> str:
-    """The readable prefix + identity hash (fastpath.naming uses it too: one source)."""
-    stack_name = stack_id.split("/")[0] if stack_id else ""
-    base = "-".join(p for p in (stack_name, label) if p)
-    base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
-    return f"{base}-{digest}" if base else f"heat-{digest}"
-
-
 def _bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -151,7 +141,6 @@ def _positive(name: str, value: Any) -> float:
     return number
 
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")   # render.py checks names with it too
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
 
@@ -387,14 +376,3 @@ def load_deployment(data: bytes | str, limits: Limits = Limits()) -> Deployment:
     if depth_exceeds(raw, limits.max_depth):
         raise LimitExceeded("stdin: nesting depth", "max_depth", limits)
     return parse_deployment(raw)
-
-
-# Heat names a config after its resource: "<stack>-<resource>-<short id>", the short id being
-# 12 base32 characters of the resource's uuid (heat/common/short_id.py). A changed config is
-# a replaced resource with a new short id: without it, the name stays the same across UPDATEs
-# (an e2e UPDATE of the web example found its inventory under a new name and pruned nothing).
-_SHORT_ID = re.compile(r"-[a-z2-7]{12}$")
-
-
-def logical_name(name: str) -> str:  # fastpath.naming uses it too: one source
-    return _SHORT_ID.sub("", name or "")

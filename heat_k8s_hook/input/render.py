@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.input.deployment import DNS_LABEL
 from heat_k8s_hook.input.limits import LimitExceeded, Limits, count_nodes, depth_exceeds
 from heat_k8s_hook.input.yamldialect import load_documents
+from heat_k8s_hook.names import DNS_LABEL
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = DNS_LABEL

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import quote, urlencode
 
-from heat_k8s_hook.config.settings import DEFAULT_KUBECONFIG
 from heat_k8s_hook.errors import (
     ApplyRejected,
     ClusterUnreachable,
@@ -27,6 +26,7 @@ from heat_k8s_hook.errors import (
     Misconfigured,
 )
 from heat_k8s_hook.kube import retry, tinykube
+from heat_k8s_hook.names import DEFAULT_KUBECONFIG
 
 log = logging.getLogger("heat_k8s_hook")
 

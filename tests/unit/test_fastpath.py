@@ -9,10 +9,10 @@ import types
 import pytest
 
 from heat_k8s_hook.engine import inventory
-from heat_k8s_hook.engine.inventory import parent_name
 from heat_k8s_hook.entry import fastpath
 from heat_k8s_hook.input.deployment import load_deployment
 from heat_k8s_hook.kube import tinykube
+from heat_k8s_hook.names import parent_name
 
 # As Heat signs a CFN_SIGNAL URL: the resource's ARN path and EC2 access key, a new timestamp
 # and signature per action (heat/engine/resources/signal_responder.py _get_ec2_signed_url).

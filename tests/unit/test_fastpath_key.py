@@ -84,8 +84,8 @@ def test_the_kubeconfig_option_then_the_environment_then_the_default(tmp_path, m
     ([{"name": "deploy_stack_id", "value": "s/1"}], "", "i"),
 ])
 def test_naming_without_a_stack_or_a_resource_is_the_full_paths(inputs, name, ident):
-    from heat_k8s_hook.engine.inventory import parent_name
     from heat_k8s_hook.input.deployment import load_deployment
+    from heat_k8s_hook.names import parent_name
     p = {"config": "", "name": name, "id": ident,
          "inputs": [{"name": "deploy_action", "value": "UPDATE"}] + inputs}
     dep = load_deployment(json.dumps(p).encode())

@@ -144,8 +144,8 @@ def test_no_parent_is_not_answered(recorded):
     {"stack": "s" * 37 + "---/1", "resource": "---r"},
 ])
 def test_naming_is_the_full_paths_identity_and_parent(extra):
-    from heat_k8s_hook.engine.inventory import parent_name
     from heat_k8s_hook.input.deployment import load_deployment
+    from heat_k8s_hook.names import parent_name
     inputs = [{"name": "deploy_action", "value": "UPDATE"}]
     if extra.get("stack", "s/1"):
         inputs.append({"name": "deploy_stack_id", "value": extra.get("stack", "s/1")})
@@ -160,7 +160,7 @@ def test_naming_is_the_full_paths_identity_and_parent(extra):
 
 def test_a_heat_named_config_is_answered_too(monkeypatch, tmp_path):
     """Heat names a config `<stack>-<resource>-<short id>`; the full path strips the short id
-    (deployment.logical_name). The fast path once kept its own copy of the naming without it,
+    (names.logical_name). The fast path once kept its own copy of the naming without it,
     looked for a record that did not exist, and never fired for a name Heat made (issue 25)."""
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("fake: true\n")

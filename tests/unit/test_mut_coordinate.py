@@ -16,10 +16,11 @@ import time
 from fakeapi import FakeApiServer
 from wiring import deployment, through_hook, through_pipeline
 
-from heat_k8s_hook.engine.inventory import NAMESPACE, parent_name
+from heat_k8s_hook.engine.inventory import NAMESPACE
 from heat_k8s_hook.ha import coordinate, policy
 from heat_k8s_hook.input.deployment import load_deployment
 from heat_k8s_hook.kube.cluster import ApiError
+from heat_k8s_hook.names import parent_name
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata: {a: '1'}\n"
 CM_PATH = "/api/v1/namespaces/default/configmaps/web"

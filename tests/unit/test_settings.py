@@ -15,7 +15,6 @@ import pytest
 
 from heat_k8s_hook.cli import main as cli
 from heat_k8s_hook.config.settings import (
-    DEFAULT_KUBECONFIG,
     DEFAULT_MAX_TIMEOUT,
     Settings,
     _check_file,
@@ -27,6 +26,7 @@ from heat_k8s_hook.errors import CredentialsRejected, InvalidInput, Misconfigure
 from heat_k8s_hook.input.deployment import Options
 from heat_k8s_hook.input.limits import Limits
 from heat_k8s_hook.kube.cluster import KubeconfigCredentials, check_private, resolve_credentials
+from heat_k8s_hook.names import DEFAULT_KUBECONFIG
 
 
 def write(path, text: str, mode: int = 0o600) -> str:
