@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
+from heat_k8s_hook.schema import Invalid, Record, at, check, fields_of, one_of, text
 
 HEAT_SIGNAL = "heat_signal"
 CLOUDS_YAML = "clouds_yaml"
@@ -64,42 +65,34 @@ class Identity:
         return f"Keystone user {self.user_id} (project {self.project_id}, HEAT_SIGNAL credentials)"
 
 
-def _text(where: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise Misconfigured(f"{where}: expected a non-empty string")
-    return value
-
-
-def _path(where: str, value: Any) -> str:
+def _path(value: Any) -> str:
     if not isinstance(value, str) or not os.path.isabs(value):
-        raise Misconfigured(f"{where}: expected an absolute path")
+        raise Invalid("expected an absolute path")
     return value
 
 
-_FIELDS = {"server": _text, "certificate_authority": _path, "identity": _text,
-           "auth_url": _text, "clouds_yaml": _path, "cloud": _text, "keystone_ca": _path}
+def _https(value: Any) -> str:
+    if not text(value).startswith("https://"):
+        raise Invalid("expected an https:// URL (the token is a bearer credential)")
+    return value
+
+
+def _cloud_named(values: dict) -> None:
+    if values["identity"] == CLOUDS_YAML and values.get("cloud") is None:
+        raise Invalid("missing (the clouds.yaml entry to use)", ("cloud",))
+
+
+# The `keystone` map of hook.yaml, declared (schema.py): names, defaults and which are required
+# from KeystoneSettings, checks here.
+KEYSTONE = Record(fields_of(KeystoneSettings, {
+    "server": _https, "certificate_authority": _path, "identity": one_of(IDENTITIES),
+    "auth_url": text, "clouds_yaml": _path, "cloud": text, "keystone_ca": _path,
+}), what="a map (server, certificate_authority, identity, ...)", checks=(_cloud_named,))
 
 
 def parse_keystone(where: str, raw: Any) -> KeystoneSettings:
     """The `keystone` map of hook.yaml; every error names the setting (code 9)."""
-    if not isinstance(raw, Mapping):
-        raise Misconfigured(f"{where}: expected a map (server, certificate_authority, identity, ...)")
-    unknown = sorted(str(k) for k in raw if k not in _FIELDS)
-    if unknown:
-        raise Misconfigured(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: "
-                            f"{', '.join(sorted(_FIELDS))}")
-    for key in ("server", "certificate_authority", "identity"):
-        if key not in raw:
-            raise Misconfigured(f"{where}.{key}: missing")
-    values = {k: _FIELDS[k](f"{where}.{k}", v) for k, v in raw.items() if v is not None}
-    if not values["server"].startswith("https://"):
-        raise Misconfigured(f"{where}.server: expected an https:// URL (the token is a bearer "
-                            f"credential)")
-    if values["identity"] not in IDENTITIES:
-        raise Misconfigured(f"{where}.identity: expected one of {', '.join(IDENTITIES)}")
-    if values["identity"] == CLOUDS_YAML and "cloud" not in values:
-        raise Misconfigured(f"{where}.cloud: missing (the clouds.yaml entry to use)")
-    return KeystoneSettings(**values)
+    return KeystoneSettings(**check(KEYSTONE, raw, at(where), Misconfigured))
 
 
 # --- the identity of one run ---------------------------------------------------------------------

@@ -13,13 +13,14 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from heat_k8s_hook.config.keystone_settings import KeystoneSettings, parse_keystone
+from heat_k8s_hook.config.keystone_settings import KEYSTONE, KeystoneSettings
 from heat_k8s_hook.errors import InvalidInput, Misconfigured
 from heat_k8s_hook.input.deployment import DEFAULT_TIMEOUT
 from heat_k8s_hook.input.limits import Limits
 from heat_k8s_hook.names import DEFAULT_KUBECONFIG
 from heat_k8s_hook.names import SETTINGS_ENV as ENV_VAR  # noqa: N811
 from heat_k8s_hook.names import SETTINGS_PATH as DEFAULT_PATH  # noqa: N811
+from heat_k8s_hook.schema import Invalid, Record, Where, check, fields_of, list_of, number
 
 DEFAULT_LEASE_SECONDS = 15   # a dead applier's Lease lapses after this (ha/policy.py)
 
@@ -56,64 +57,35 @@ def _number(value: float) -> Any:
 
 # --- parsing (pure) -----------------------------------------------------------------------------
 
-def _absolute(where: str, value: Any) -> str:
+def _absolute(value: Any) -> str:
     if not isinstance(value, str) or not os.path.isabs(value):
-        raise Misconfigured(f"{where}: expected an absolute path")
+        raise Invalid("expected an absolute path")
     return value
 
 
-def _positive(where: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise Misconfigured(f"{where}: expected a number greater than 0")
-    return float(value)
+_positive = number(0, above=True)
 
-
-def _dirs(where: str, value: Any) -> tuple:
-    if not isinstance(value, list) or not value:
-        raise Misconfigured(f"{where}: expected a list of absolute directory paths")
-    return tuple(_absolute(f"{where} item {i + 1}", v) for i, v in enumerate(value))
-
-
-def _limits(where: str, value: Any) -> Limits:
-    """Any of the fields of limits.Limits, each a whole number > 0; the rest keep defaults."""
-    if not isinstance(value, Mapping):
-        raise Misconfigured(f"{where}: expected a map of limit name to number")
-    fields = {f.name: f for f in dataclasses.fields(Limits)}
-    unknown = sorted(str(k) for k in value if k not in fields)
-    if unknown:
-        raise Misconfigured(f"{where}: unknown limit(s) {', '.join(unknown)}; "
-                            f"known limits: {', '.join(sorted(fields))}")
-    values = {}
-    for name, number in value.items():
-        checked = _positive(f"{where}.{name}", number)
-        if not checked.is_integer():
-            raise Misconfigured(f"{where}.{name}: expected a whole number greater than 0")
-        values[name] = int(checked)
-    return Limits(**values)
-
-
-_FIELDS = {
-    "kubeconfig_dirs": _dirs,
+# hook.yaml, declared (schema.py): names and defaults from the dataclasses, checks here. A
+# setting given as null is refused (an empty `keystone:` must not silently mean "off").
+LIMITS = Record(fields_of(Limits, {f.name: number(0, above=True, whole=True)
+                                   for f in dataclasses.fields(Limits)}),
+                what="a map of limit name to number", noun="limit", null_is_absent=False)
+SETTINGS = Record(fields_of(Settings, {
+    "kubeconfig_dirs": list_of(_absolute, "a list of absolute directory paths", empty=False),
     "default_kubeconfig": _absolute,
     "max_timeout": _positive,
-    "limits": _limits,
-    "keystone": parse_keystone,
+    "limits": lambda raw: Limits(**LIMITS(raw)),
+    "keystone": lambda raw: KeystoneSettings(**KEYSTONE(raw)),
     "lease_duration": _positive,
-}
+}), what="a map of settings", noun="setting", null_is_absent=False)
 
 
 def parse_settings(raw: Any, path: str = DEFAULT_PATH) -> Settings:
     """Validate the decoded file; every error names the file and the setting."""
     if raw is None:
         return Settings(path=path)
-    if not isinstance(raw, Mapping):
-        raise Misconfigured(f"settings {path}: expected a map of settings")
-    unknown = sorted(str(k) for k in raw if k not in _FIELDS)
-    if unknown:
-        raise Misconfigured(f"settings {path}: unknown setting(s) {', '.join(unknown)}; "
-                            f"known settings: {', '.join(sorted(_FIELDS))}")
-    values = {k: _FIELDS[k](f"settings {path}: {k}", v) for k, v in raw.items()}
-    return Settings(path=path, **values)
+    where = Where(f"settings {path}", f"settings {path}: ")
+    return Settings(path=path, **check(SETTINGS, raw, where, Misconfigured))
 
 
 # --- the file (I/O) -----------------------------------------------------------------------------

@@ -18,6 +18,17 @@ from heat_k8s_hook.input.owner import generation
 from heat_k8s_hook.input.owner import owner as owner_digest
 from heat_k8s_hook.input.strictjson import is_plain, read_text, strict_json
 from heat_k8s_hook.names import DNS_LABEL, logical_name, slug_for
+from heat_k8s_hook.schema import (
+    Invalid,
+    Record,
+    Where,
+    check,
+    fields_of,
+    kind,
+    list_of,
+    map_of,
+    one_of,
+)
 
 SECRET_INPUTS = frozenset({"deploy_password", "deploy_signal_id", "deploy_auth_token"})
 ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK", "ROLLBACK"})
@@ -121,91 +132,66 @@ class Deployment:
         return [v for k, v in self.inputs.items() if k in names and v not in (None, "")]
 
 
-def _bool(name: str, value: Any) -> bool:
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")   # an input said by its name in a message
+
+
+def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
         return value.lower() in ("true", "yes", "1")
-    raise InvalidInput(f"option {name}: expected true or false, got {type(value).__name__}")
+    raise Invalid(f"expected true or false, got {kind(value)}")
 
 
-def _positive(name: str, value: Any) -> float:
+def _positive(value: Any) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"option {name}: expected a number of seconds") from None
+        raise Invalid("expected a number of seconds") from None
     if not number > 0:
-        raise InvalidInput(f"option {name}: must be greater than 0")
+        raise Invalid("must be greater than 0")
     if not math.isfinite(number):
-        raise InvalidInput(f"option {name}: must be a finite number")
+        raise Invalid("must be a finite number")
     return number
 
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
-
-
-def _namespace(name: str, value: Any) -> str:
+def _namespace(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 63 or not DNS_LABEL.fullmatch(value):
-        raise InvalidInput(f"option {name}: expected a namespace name (a DNS-1123 label)")
+        raise Invalid("expected a namespace name (a DNS-1123 label)")
     return value
 
 
-def _text(name: str, value: Any) -> str:
+def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise InvalidInput(f"option {name}: expected a non-empty string")
+        raise Invalid("expected a non-empty string")
     return value
 
 
-def parse_output_ref(name: str, value: Any) -> OutputRef:
+def _output_ref(value: Any) -> OutputRef:
     match = _OUTPUT_REF.fullmatch(value) if isinstance(value, str) else None
     if not match:
-        raise InvalidInput(
-            f"option outputs.{name}: expected \"Kind/name:{{.json.path}}\" "
-            f"(or \"Kind/namespace/name:{{...}}\"), e.g. \"Service/web:{{.spec.clusterIP}}\"")
+        raise Invalid("expected \"Kind/name:{.json.path}\" (or \"Kind/namespace/name:{...}\"), "
+                      "e.g. \"Service/web:{.spec.clusterIP}\"")
     return OutputRef(match["kind"], match["ns"], match["name"], match["path"])
 
 
-def _outputs(value: Any) -> dict:
-    if not isinstance(value, Mapping):
-        raise InvalidInput("option outputs: expected a map of output name to \"Kind/name:{.path}\"")
-    return {str(k): parse_output_ref(str(k), v) for k, v in value.items()}
+def _condition(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid("expected a condition type (a non-empty string)")
+    return value
 
 
-def _wait_rules(value: Any) -> dict:
-    if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
-        raise InvalidInput("option wait_rules: expected a map of \"group/Kind\" to a condition type")
-    return dict(value)
-
-
-def _names(value: Any) -> tuple:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InvalidInput("option secret_inputs: expected a list of input names")
-    return tuple(value)
-
-
-def _application(name: str, value: Any) -> str:
+def _application(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}", value):
-        raise InvalidInput(f"option {name}: expected a name (letters, digits, '_', '.', '-')")
+        raise Invalid("expected a name (letters, digits, '_', '.', '-')")
     return value
 
 
 GROUP_DELETE = ("any", "last")
 SUSPEND_MODES = ("scale", "none")
 
-
-def _one_of(choices: tuple):
-    def parse(name: str, value: Any) -> str:
-        if value not in choices:
-            raise InvalidInput(f"option {name}: expected one of {', '.join(choices)}")
-        return value
-    return parse
-
-
-_group_delete = _one_of(GROUP_DELETE)
-
-
-_OPTION_PARSERS = {
+# The `options` map, declared (schema.py): names and defaults from Options, checks here.
+OPTIONS = Record(fields_of(Options, {
     "namespace": _namespace,
     "kubeconfig": _text,
     "context": _text,
@@ -215,15 +201,16 @@ _OPTION_PARSERS = {
     "wait": _bool,
     "prune": _bool,
     "allow_empty": _bool,
-    "outputs": lambda _n, v: _outputs(v),
-    "wait_rules": lambda _n, v: _wait_rules(v),
+    "outputs": map_of(_output_ref, "a map of output name to \"Kind/name:{.path}\""),
+    "wait_rules": map_of(_condition, "a map of \"group/Kind\" to a condition type"),
     "unschedulable_grace": _positive,
-    "secret_inputs": lambda _n, v: _names(v),
-    "application": lambda n, v: _application(n, v),
-    "group_delete": _group_delete,
-    "suspend": _one_of(SUSPEND_MODES),
-}
-KNOWN_OPTIONS = tuple(sorted(_OPTION_PARSERS))
+    "secret_inputs": list_of(_text, "a list of input names"),
+    "application": _application,
+    "group_delete": one_of(GROUP_DELETE),
+    "suspend": one_of(SUSPEND_MODES),
+}), noun="option")
+KNOWN_OPTIONS = OPTIONS.known
+_WHERE = Where("options", "option ")
 
 
 def parse_options(raw: Any) -> Options:
@@ -235,15 +222,7 @@ def parse_options(raw: Any) -> Options:
             raw = strict_json(raw)
         except ValueError:
             raise InvalidInput("options: expected a map, got text that is not JSON") from None
-    if not isinstance(raw, Mapping):
-        raise InvalidInput(f"options: expected a map, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(_OPTION_PARSERS))
-    if unknown:
-        said = [k if _NAME.fullmatch(k) else "(a key that is not a name)" for k in unknown]
-        raise InvalidInput(f"unknown option(s) {', '.join(said)}; "
-                           f"known options: {', '.join(KNOWN_OPTIONS)}")
-    values = {k: _OPTION_PARSERS[k](k, v) for k, v in raw.items() if v is not None}
-    return Options(**values)
+    return Options(**check(OPTIONS, raw, _WHERE, InvalidInput))
 
 
 def _literal(text: str) -> Any:
@@ -285,8 +264,8 @@ def decode_input(name: str, kind: str, value: Any) -> Any:
         return int(number) if number.is_integer() and "." not in str(value) else number
     if kind == "Boolean":
         try:
-            return _bool(f"input {name}", value)
-        except InvalidInput:
+            return _bool(value)
+        except Invalid:
             raise InvalidInput(f"input {name}: type Boolean but its value is not a boolean") from None
     if kind == "CommaDelimitedList":
         if isinstance(value, list):

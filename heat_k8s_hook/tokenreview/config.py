@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
+
+from heat_k8s_hook.schema import Field, Invalid, Record, Where, check, kind, number, one_of, text
 
 DEFAULT_CACHE_TTL = 30.0
 DEFAULT_CACHE_SIZE = 10000
@@ -35,77 +38,61 @@ class Config:
     user_agent: str
 
 
-def _str(doc: dict, key: str, required: bool = False) -> str | None:
-    value = doc.get(key)
-    if value is None:
-        if required:
-            raise ConfigError(f"{key}: required")
-        return None
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{key}: must be a non-empty string")
+def _file(value: Any) -> str:
+    if not os.path.isfile(text(value)):
+        raise Invalid("no such file")
     return value
 
 
-def _number(doc: dict, key: str, default: float, minimum: float) -> float:
-    value = doc.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise ConfigError(f"{key}: must be a number >= {minimum:g}")
-    return float(value)
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"expected a string, got {kind(value)}")
+    return value
 
 
-def _file(doc: dict, key: str, required: bool = False) -> str | None:
-    path = _str(doc, key, required)
-    if path is not None and not os.path.isfile(path):
-        raise ConfigError(f"{key}: no such file")
-    return path
-
-
-def _listen(doc: dict) -> tuple:
-    text = _str(doc, "listen") or "127.0.0.1:8443"
-    host, _, port = text.rpartition(":")
+def _listen(value: Any) -> tuple:
+    host, _, port = text(value).rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError("listen: must be HOST:PORT")
+        raise Invalid("expected HOST:PORT")
     return host.strip("[]"), int(port)
 
 
-def _keystone(doc: dict) -> dict:
-    ks = doc.get("keystone")
-    if not isinstance(ks, dict):
-        raise ConfigError("keystone: required, a mapping of keystoneauth1 options")
-    auth = {k: v for k, v in ks.items() if k not in ("cafile", "interface", "timeout")}
-    auth.setdefault("auth_type", "password")
-    for key, value in auth.items():
-        if not isinstance(value, str):
-            raise ConfigError(f"keystone.{key}: must be a string")
-    if not auth.get("auth_url"):
-        raise ConfigError("keystone.auth_url: required")
-    return auth
+# The webhook's file, declared (schema.py). `keystone` is keystoneauth1's plugin options (any
+# of them, each a string: `rest`) plus the three the webhook reads itself.
+KEYSTONE = Record((
+    Field("auth_type", _string, "password"),
+    Field("auth_url", text, required=True),
+    Field("cafile", _file),
+    Field("interface", one_of(("public", "internal", "admin")), "public"),
+    Field("timeout", number(1), 10.0),
+), what="a mapping of keystoneauth1 options", rest=_string)
+CONFIG = Record((
+    Field("listen", _listen, ("127.0.0.1", 8443)),
+    Field("tls_cert_file", _file, required=True),
+    Field("tls_key_file", _file, required=True),
+    Field("tls_client_ca_file", _file),
+    Field("keystone", KEYSTONE, required=True),
+    Field("stack_user_domain_id", text),
+    Field("stack_user_domain_name", text),
+    Field("cache_ttl", number(0), DEFAULT_CACHE_TTL),
+    Field("cache_size", lambda value: int(number(1)(value)), DEFAULT_CACHE_SIZE),
+    Field("user_agent", text, "heat-k8s-hook-tokenreview"),
+), what="a YAML mapping")
+_OWN = ("cafile", "interface", "timeout")   # keystone keys that are not keystoneauth1's
 
 
-def parse_config(doc) -> Config:
+def parse_config(doc: Any) -> Config:
     """A Config from the parsed YAML document."""
-    if not isinstance(doc, dict):
-        raise ConfigError("the configuration must be a YAML mapping")
-    host, port = _listen(doc)
-    ks = doc.get("keystone") if isinstance(doc.get("keystone"), dict) else {}
-    interface = ks.get("interface", "public")
-    if interface not in ("public", "internal", "admin"):
-        raise ConfigError("keystone.interface: must be public, internal or admin")
-    return Config(
-        host=host, port=port,
-        tls_cert_file=_file(doc, "tls_cert_file", required=True),
-        tls_key_file=_file(doc, "tls_key_file", required=True),
-        tls_client_ca_file=_file(doc, "tls_client_ca_file"),
-        keystone=_keystone(doc),
-        keystone_cafile=_file(ks, "cafile") if ks.get("cafile") is not None else None,
-        keystone_interface=interface,
-        keystone_timeout=_number(ks, "timeout", 10.0, 1),
-        stack_user_domain_id=_str(doc, "stack_user_domain_id"),
-        stack_user_domain_name=_str(doc, "stack_user_domain_name"),
-        cache_ttl=_number(doc, "cache_ttl", DEFAULT_CACHE_TTL, 0),
-        cache_size=int(_number(doc, "cache_size", DEFAULT_CACHE_SIZE, 1)),
-        user_agent=_str(doc, "user_agent") or "heat-k8s-hook-tokenreview",
-    )
+    values = check(CONFIG, doc, Where("config", ""), ConfigError)
+    ks = values.pop("keystone")
+    host, port = values.pop("listen")
+    return Config(host=host, port=port, keystone={k: v for k, v in ks.items() if k not in _OWN},
+                  keystone_cafile=ks.get("cafile"), keystone_interface=ks["interface"],
+                  keystone_timeout=ks["timeout"], **{k: values.get(k) for k in _FIELDS})
+
+
+_FIELDS = ("tls_cert_file", "tls_key_file", "tls_client_ca_file", "stack_user_domain_id",
+           "stack_user_domain_name", "cache_ttl", "cache_size", "user_agent")
 
 
 def load_config(path: str) -> Config:
