@@ -17,6 +17,7 @@ from heat_k8s_hook.readiness.rules import (
     first_unready_pod,
     group_kind,
     object_status,
+    selects,
     workload_failure,
 )
 
@@ -62,13 +63,7 @@ def last_warning(obj: Mapping, pods: Iterable[Mapping], events: Iterable[Mapping
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
     namespace = meta.get("namespace") or ""
     names = {meta.get("name")}
-    uid = meta.get("uid")
-    for pod in pods:
-        pmeta = (pod.get("metadata") if isinstance(pod, Mapping) else None) or {}
-        owners = {r.get("uid") for r in pmeta.get("ownerReferences") or []
-                  if isinstance(r, Mapping)}
-        if uid and uid in owners or _owned_by_name(pmeta, meta.get("name")):
-            names.add(pmeta.get("name"))
+    names |= {(pod.get("metadata") or {}).get("name") for pod in pods if selects(obj, pod)}
     about = warnings_about(events, names, namespace)
     return event_text(about[-1]) if about else ""
 
@@ -91,11 +86,3 @@ def event_text(event: Mapping) -> str:
     text = " ".join(str(event.get("message") or event.get("note") or "").split())
     return f"{event.get('reason')}: {text}"
 
-
-def _owned_by_name(pod_meta: Mapping, name: str | None) -> bool:
-    """A Deployment's pods are owned by its ReplicaSet `<name>-<pod-template-hash>`."""
-    pod_hash = (pod_meta.get("labels") or {}).get("pod-template-hash")
-    for ref in pod_meta.get("ownerReferences") or []:
-        if isinstance(ref, Mapping) and name and ref.get("name") in (name, f"{name}-{pod_hash}"):
-            return True
-    return False

@@ -697,7 +697,113 @@ def pod_failure(pod: Mapping, now: datetime, unschedulable_grace: float = 15.0) 
 
 
 # ---------------------------------------------------------------------------------------------
-# Which pods belong to a workload.
+# Which pods belong to a workload: the one rule (`owns`), in this one place.
+#
+# Kubernetes links a pod to its workload by the pod's *controller* ownerReference: the
+# StatefulSet, DaemonSet, Job or ReplicaSet that made it. Two kinds own pods one step removed:
+# a Deployment owns the pods of its ReplicaSets, named `<deployment>-<pod-template-hash>`, whose
+# pods carry a pod-template-hash label, and a CronJob owns its Jobs (its pods are the Jobs' pods; the
+# same rule links the CronJob to each Job). The reference's uid decides when both sides carry
+# one (a workload deleted and created again under the same name owns none of the old pods); its
+# kind and name decide otherwise (a manifest before its first apply, an offline dump). A pod no
+# controller claims yet is the one the workload's label selector would adopt (the controllers'
+# own adoption rule; a Job without a selector is matched by its `job-name` label).
+#
+# `selects` (the per-kind pod rules), `judge.last_warning` (which events are a workload's) and
+# the watch store's pod index (`pod_owners`, filtered by `owns`) all come from here, so they
+# cannot link a pod differently (tests/unit/test_owners.py holds them to it).
+
+
+def _owner_meta(obj: Any) -> Mapping:
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _ref_group_kind(api_version: Any, kind: Any) -> str:
+    group = _text(api_version).rpartition("/")[0]
+    kind = _text(kind)
+    return f"{group}/{kind}" if group else kind
+
+
+def controller_of(obj: Mapping) -> Mapping | None:
+    """The ownerReference marked `controller: true`, or None."""
+    refs = _owner_meta(obj).get("ownerReferences")
+    for ref in refs if isinstance(refs, list) else ():
+        if isinstance(ref, Mapping) and ref.get("controller") is True:
+            return ref
+    return None
+
+
+def pod_owners(pod: Mapping) -> list:
+    """(group/kind, name) of the workloads a pod belongs to, from its controller reference.
+
+    A ReplicaSet's pod that carries a pod-template-hash label also belongs to the Deployment
+    whose name is the ReplicaSet's minus its last `-<hash>`. A pod no controller claims has
+    none here.
+    """
+    ref = controller_of(pod)
+    if ref is None or not _text(ref.get("name")) or not _text(ref.get("kind")):
+        return []
+    name, kind = ref["name"], ref["kind"]
+    owners = [(_ref_group_kind(ref.get("apiVersion"), kind), name)]
+    labels = _owner_meta(pod).get("labels")
+    pod_hash = _text(labels.get("pod-template-hash")) if isinstance(labels, Mapping) else ""
+    if kind == "ReplicaSet" and pod_hash and name.rpartition("-")[0]:
+        # The Deployment controller names its ReplicaSets `<deployment>-<hash>` (a hash has no
+        # dash) and labels their pods with a hash; a bare ReplicaSet's pods carry none.
+        owners.append(("apps/Deployment", name.rpartition("-")[0]))
+    return owners
+
+
+def _same_group_kind(a: str, b: str) -> bool:
+    """By kind: apps/ and extensions/Deployment are one, and a reference or a list item may
+    carry no group (the uid, when both sides have one, is what tells owners apart)."""
+    return a.rpartition("/")[2] == b.rpartition("/")[2]
+
+
+def owns(workload: Mapping, pod: Mapping, workload_gk: str) -> bool:
+    """Whether `pod` (or any object with ownerReferences) belongs to `workload`.
+
+    `workload_gk` is the workload's group/kind ("apps/Deployment", "Pod"), which the caller
+    already knows. Namespaces are the caller's business (a store indexes per namespace).
+    """
+    if not isinstance(workload, Mapping) or not isinstance(pod, Mapping):
+        return False
+    meta, pmeta = _owner_meta(workload), _owner_meta(pod)
+    name, uid = _text(meta.get("name")), _text(meta.get("uid"))
+    if workload_gk == "Pod":
+        pod_uid = _text(pmeta.get("uid"))
+        return uid == pod_uid if uid and pod_uid else bool(name) and name == pmeta.get("name")
+    ref = controller_of(pod)
+    if ref is None:
+        return _adopts(workload, pod, workload_gk)
+    ref_uid = _text(ref.get("uid"))
+    direct = not ref.get("kind") or _same_group_kind(
+        _ref_group_kind(ref.get("apiVersion"), ref.get("kind")), workload_gk)
+    if uid and ref_uid and direct:   # the workload itself is the controller: uids decide
+        return ref_uid == uid
+    return bool(name) and any(_same_group_kind(gk, workload_gk) and owner == name
+                              for gk, owner in pod_owners(pod))
+
+
+def _adopts(workload: Mapping, pod: Mapping, workload_gk: str) -> bool:
+    """A pod no controller claims: the one the workload's selector would adopt."""
+    spec = workload.get("spec")
+    selector = spec.get("selector") if isinstance(spec, Mapping) else None
+    labels = _owner_meta(pod).get("labels")
+    labels = labels if isinstance(labels, Mapping) else {}
+    if selector is None and workload_gk == "batch/Job":
+        # Manifests omit it; the Job controller labels its pods with the job's name.
+        name = _text(_owner_meta(workload).get("name"))
+        return bool(name) and name in (labels.get("batch.kubernetes.io/job-name"),
+                                       labels.get("job-name"))
+    if selector is None:
+        return False
+    return label_selector_matches(selector, labels)
 
 
 def _match_expression(expr: Mapping, labels: Mapping) -> bool:
@@ -736,7 +842,8 @@ def _labels(obj: Mapping) -> Mapping:
 
 
 def selects(workload: Mapping, pod: Mapping) -> bool:
-    """Whether the workload's selector (or, for a Pod, identity) takes in this pod."""
+    """Whether this pod belongs to the workload (a Pod: itself), by `owners.owns`, the one
+    rule the judge and the watch store also use; the namespaces must agree."""
     if not isinstance(workload, Mapping) or not isinstance(pod, Mapping):
         return False
     if pod.get("kind") not in (None, "Pod"):
@@ -744,38 +851,9 @@ def selects(workload: Mapping, pod: Mapping) -> bool:
     try:
         if _namespace(workload) != _namespace(pod):
             return False
-        if group_kind(workload) == "Pod":
-            uid, pod_uid = _get(workload, "metadata.uid"), _get(pod, "metadata.uid")
-            if uid and pod_uid:
-                return uid == pod_uid
-            return _name(workload) == _name(pod)
-        owner = _controller_uid(pod)
-        uid = _get(workload, "metadata.uid")
-        if owner and uid and group_kind(workload) != "apps/Deployment" and owner != uid:
-            return False
-        selector = _get(workload, "spec.selector")
-        if selector is None and group_kind(workload) == "batch/Job":
-            # Manifests omit it; the Job controller labels its pods with the job's name.
-            labels = _labels(pod)
-            return _name(workload) in (labels.get("batch.kubernetes.io/job-name"),
-                                       labels.get("job-name"))
-        if selector is None:
-            return False
-        return label_selector_matches(selector, _labels(pod))
+        return owns(workload, pod, group_kind(workload))
     except _Malformed:
         return False
-
-
-def _controller_ref(pod: Mapping) -> Mapping | None:
-    for ref in _list(pod, "metadata.ownerReferences"):
-        if isinstance(ref, Mapping) and ref.get("controller") is True:
-            return ref
-    return None
-
-
-def _controller_uid(pod: Mapping) -> str | None:
-    ref = _controller_ref(pod)
-    return ref.get("uid") if ref else None
 
 
 def _current_revision(workload: Mapping, pod: Mapping) -> bool:
@@ -784,7 +862,7 @@ def _current_revision(workload: Mapping, pod: Mapping) -> bool:
     labels = _labels(pod)
     if gk in ("apps/Deployment", "extensions/Deployment"):
         new_rs = _new_replicaset_name(workload)
-        owner = _controller_ref(pod)
+        owner = controller_of(pod)
         if new_rs and owner and owner.get("kind") == "ReplicaSet" and owner.get("name"):
             return owner["name"] == new_rs
         pod_hash = labels.get("pod-template-hash")

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from test_judge import DEPLOYMENT, EVENT, NOW, POD
 
-from heat_k8s_hook.readiness.judge import _owned_by_name, judge, last_warning
-from heat_k8s_hook.readiness.rules import Status, Verdict
+from heat_k8s_hook.readiness.judge import judge, last_warning
+from heat_k8s_hook.readiness.rules import Status, Verdict, owns
 
 
 def event(kind: str, name: str, namespace, reason: str = "Failed") -> dict:
@@ -36,27 +36,33 @@ def test_metadata_that_is_not_a_map_is_no_name():
 def test_a_pod_of_another_workload_is_not_the_cause():
     other = copy.deepcopy(POD)
     other["metadata"].update(name="api-def-x1", labels={"pod-template-hash": "def"},
-                             ownerReferences=[{"kind": "ReplicaSet", "name": "api-def"}])
+                             ownerReferences=[{"kind": "ReplicaSet", "name": "api-def",
+                                              "controller": True}])
     assert last_warning(DEPLOYMENT, [other], [event("Pod", "api-def-x1", "shop")]) == ""
     assert last_warning(DEPLOYMENT, [POD], [event("Pod", "web-abc-x1", "shop")]) == \
         "Failed: Failed web-abc-x1"
 
 
 def test_owned_by_name_needs_a_name_on_both_sides():
-    meta = {"labels": {"pod-template-hash": "abc"}, "ownerReferences": [{"kind": "ReplicaSet"}]}
-    assert _owned_by_name(meta, None) is False
-    assert _owned_by_name(meta, "") is False
-    assert _owned_by_name({"ownerReferences": ["junk"]}, "web") is False
-    assert _owned_by_name({"ownerReferences": [{"name": "web-abc"}],
-                           "labels": {"pod-template-hash": "abc"}}, "web") is True
+    """(The judge's own linker moved to rules.owns, the one rule.)"""
+    pod = {"metadata": {"labels": {"pod-template-hash": "abc"}, "ownerReferences": [
+        {"kind": "ReplicaSet", "name": "web-abc", "controller": True}]}}
+    nameless = {"kind": "Deployment", "metadata": {}}
+    assert owns(nameless, pod, "apps/Deployment") is False
+    assert owns({"metadata": {"name": ""}}, pod, "apps/Deployment") is False
+    assert owns({"metadata": {"name": "web"}}, {"metadata": {"ownerReferences": ["junk"]}},
+                "apps/Deployment") is False
+    assert owns({"metadata": {"name": "web"}}, pod, "apps/Deployment") is True
 
 
 def test_a_pod_owned_by_uid_is_the_objects_whatever_its_owners_name():
     job = {"kind": "Job", "metadata": {"name": "migrate", "namespace": "shop", "uid": "u-1"}}
     pod = {"metadata": {"name": "p-1", "namespace": "shop",
-                        "ownerReferences": [{"kind": "Job", "name": "renamed", "uid": "u-1"}]}}
+                        "ownerReferences": [{"kind": "Job", "name": "renamed", "uid": "u-1",
+                                             "controller": True}]}}
     stranger = {"metadata": {"name": "p-2", "namespace": "shop",
-                             "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u-2"}]}}
+                             "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u-2",
+                                                  "controller": True}]}}
     events = [event("Pod", "p-1", "shop")]
     assert last_warning(job, ["junk", stranger, pod], events) == "Failed: Failed p-1"
     assert last_warning(job, [stranger], events) == ""
@@ -87,7 +93,8 @@ def test_the_newest_warning_about_the_object_or_its_pods_is_chosen():
 def test_a_pod_of_no_owner_by_uid_is_not_the_objects():
     job = {"kind": "Job", "metadata": {"name": "migrate", "namespace": "shop", "uid": "u-1"}}
     stranger = {"metadata": {"name": "p-2", "namespace": "shop",
-                             "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u-2"}]}}
+                             "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u-2",
+                                                  "controller": True}]}}
     assert last_warning(job, [stranger], [event("Pod", "p-2", "shop")]) == ""
 
 

@@ -7,6 +7,7 @@ import time
 from heat_k8s_hook.errors import ClusterUnreachable
 from heat_k8s_hook.kube.cluster import ApiError, Resource
 from heat_k8s_hook.objects import ObjectRef
+from heat_k8s_hook.readiness.store import WatchStore
 from heat_k8s_hook.readiness.watch import Target, Waiter
 
 CM = Resource("", "v1", "ConfigMap", "configmaps", True)
@@ -136,16 +137,16 @@ def test_pod_owners_maps_replicaset_pods_to_their_deployment():
 def test_pod_relist_forgets_pods_deleted_while_no_watch_ran():
     """After a dropped pod watch, the relist is the truth: a pod deleted meanwhile (its DELETED
     event never came) no longer counts for its Deployment (a stale crash-looping pod would fail
-    it). Checked red: without Waiter._forget_pods the old pod stayed in the Deployment's bucket.
+    it). Checked red: without WatchStore.forget_pods the old pod stayed in the Deployment's bucket.
     """
     def pod(name: str) -> dict:
         return {"metadata": {"name": name, "namespace": "ns",
                              "labels": {"pod-template-hash": "6486586db"},
                              "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                                                   "name": "web-6486586db", "controller": True}]}}
-    waiter = Waiter(FakeCluster({}, {}), "set")
-    waiter._apply_event({}, ("pod", "ns"), "ADDED", pod("web-6486586db-old"))
-    changed = waiter._apply_event({}, ("pod", "ns"), "LIST", [pod("web-6486586db-new")])
-    bucket = waiter.pods[("ns", "apps/Deployment", "web")]
+    store = WatchStore()
+    store.apply(("pod", "ns"), "ADDED", pod("web-6486586db-old"))
+    changed = store.apply(("pod", "ns"), "LIST", [pod("web-6486586db-new")])
+    bucket = store.pods[("ns", "apps/Deployment", "web")]
     assert sorted(bucket) == ["web-6486586db-new"]
     assert ("apps", "Deployment", "ns", "web") in changed
