@@ -130,20 +130,16 @@ class Record:
             raise Invalid(f"expected {self.what}, got {kind(raw)}")
         if self.rest is None:
             refuse_unknown(raw, self.known, self.noun)
-        out = {}
-        declared = {f.name for f in self.fields}
+        given = {k: v for k, v in raw.items() if not (v is None and self.null_is_absent)}
+        missing = [f.name for f in self.fields if f.required and f.name not in given]
+        if missing:   # first, then the values in the order written
+            raise Invalid("missing", (missing[0],))
+        by_name = {f.name: f for f in self.fields}
+        out = {k: _convert(by_name[k].convert if k in by_name else self.rest, k, v)
+               for k, v in given.items()}
         for f in self.fields:
-            value = raw.get(f.name, ABSENT)
-            if value is ABSENT or (value is None and self.null_is_absent):
-                if f.required:
-                    raise Invalid("missing", (f.name,))
-                if f.default is not ABSENT:
-                    out[f.name] = f.default
-                continue
-            out[f.name] = _convert(f.convert, f.name, value)
-        for key, value in raw.items():
-            if key not in declared:
-                out[key] = _convert(self.rest, key, value)
+            if f.name not in out and f.default is not ABSENT:
+                out[f.name] = f.default
         for check in self.checks:
             check(out)
         return out

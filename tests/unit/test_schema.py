@@ -207,3 +207,13 @@ def test_kinds_are_said_without_the_value():
     assert said == ["null", "a boolean", "a number", "a number", "text", "a map", "a list",
                     "bytes"]
     assert re.fullmatch(r"[a-z ]+", " ".join(said))
+
+
+def test_the_first_error_is_a_missing_field_then_the_values_in_the_order_written():
+    """As the hand-written checks did: one message, for the first problem as written."""
+    with pytest.raises(InvalidInput, match="^option wait: "):
+        parse_options({"wait": "x", "timeout": "y"})
+    with pytest.raises(InvalidInput, match="^option timeout: "):
+        parse_options({"timeout": "y", "wait": "x"})
+    with pytest.raises(ValueError, match="^plain.yaml: a: missing$"):
+        check(PLAIN, {"b": "not a number"}, WHERE, ValueError)
