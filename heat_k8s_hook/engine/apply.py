@@ -60,8 +60,7 @@ class Applier:
                 results.append(None)
         if first_error is not None:
             failed = sum(1 for r in results if r is None)
-            if failed > 1 and isinstance(first_error, ApplyRejected) and not \
-                    isinstance(first_error, ApiError):
+            if failed > 1 and isinstance(first_error, ApplyRejected):  # not a raw ApiError
                 raise type(first_error)(f"{first_error} (and {failed - 1} more)")
             raise first_error
         return results

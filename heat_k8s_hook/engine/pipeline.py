@@ -2,7 +2,9 @@
 
 The hook and every CLI subcommand go through `open_run` and `plan_for`; `execute` adds the
 heat-config result. Errors travel up as HookError subclasses, carrying the phase that failed,
-and become the result's exit code in one place, `execute`.
+and become the result's exit code in one place, `execute` (through `explained`: an API error
+answer nobody gave a meaning is the API server refusing the deployment, code 5; a transport
+failure is ClusterUnreachable, code 3, as kube/ raised it).
 """
 from __future__ import annotations
 
@@ -18,11 +20,11 @@ from heat_k8s_hook.engine import record, runner, steps
 from heat_k8s_hook.engine.apply import Applier
 from heat_k8s_hook.engine.inventory import NAMESPACE, applyset_id
 from heat_k8s_hook.engine.inventory_client import InventoryClient
-from heat_k8s_hook.errors import HookError, InvalidInput
+from heat_k8s_hook.errors import ApplyRejected, HookError, InvalidInput
 from heat_k8s_hook.ha import coordinate
 from heat_k8s_hook.input.deployment import Deployment
 from heat_k8s_hook.input.render import render
-from heat_k8s_hook.kube.cluster import Cluster, resolve_credentials
+from heat_k8s_hook.kube.cluster import ApiError, Cluster, resolve_credentials
 from heat_k8s_hook.kube.deadline import Deadline
 from heat_k8s_hook.names import parent_name
 from heat_k8s_hook.readiness.rules import Status
@@ -175,6 +177,17 @@ def _settled(facts: steps.Facts) -> bool:
     return coordinate.matches(facts)
 
 
+def explained(exc: HookError) -> HookError:
+    """The error as the result reports it: a raw API error answer (kube/transport.ApiError,
+    one the engine did not explain, e.g. a 500 on a LIST) is the API server refusing the
+    deployment (ApplyRejected, code 5, its message as the server wrote it); the rest as raised."""
+    if isinstance(exc, ApiError):
+        mapped = ApplyRejected(exc.message)
+        mapped.phase = exc.phase
+        return mapped
+    return exc
+
+
 def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> Result:
     """Run one deployment; every error becomes the result's status code and last line."""
     result = result if result is not None else Result()
@@ -187,7 +200,8 @@ def execute(dep: Deployment, ctx: Context, result: Optional[Result] = None) -> R
         if unknown:  # a misspelt name would leave a secret unmasked
             raise InvalidInput(f"option secret_inputs: no input named {', '.join(unknown)}")
         run_deployment(dep, ctx, fan_out(renderer, ctx.emit) if ctx.emit else renderer)
-    except HookError as exc:
+    except HookError as raised:
+        exc = explained(raised)
         result.status_code = exc.code
         line = shorten(ctx.mask(exc.in_phase()))  # masked first, then cut
         result.stderr.append(f"ERROR: {line}")

@@ -27,6 +27,7 @@ from heat_k8s_hook.config.settings import DEFAULT_PATH as SETTINGS_PATH
 from heat_k8s_hook.config.settings import ENV_VAR as SETTINGS_ENV
 from heat_k8s_hook.engine import inventory
 from heat_k8s_hook.engine.inventory import NAMESPACE as RECORDS_NAMESPACE  # noqa: N811
+from heat_k8s_hook.errors import HookError
 from heat_k8s_hook.input.limits import Limits
 from heat_k8s_hook.input.owner import owner
 from heat_k8s_hook.names import APPLY_ACTIONS, DEFAULT_KUBECONFIG, logical_name, parent_name, slug_for
@@ -165,8 +166,8 @@ def try_answer(data: bytes, environ: Mapping[str, str] = os.environ,
             return _answer(client, payload, key, started)
         finally:
             client.close()
-    except (OSError, ValueError, KeyError, TypeError, tinykube.Unsupported):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, tinykube.Unsupported, HookError):
+        return None   # any doubt, an unreachable server included: the full path says why
 
 
 def _answer(client, payload: Mapping, key: str, started: float) -> Optional[dict]:

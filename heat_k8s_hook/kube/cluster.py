@@ -1,9 +1,11 @@
 """The Kubernetes API as the hook uses it: credentials, requests, discovery, watch streams.
 
-Every call into the `kubernetes` client package is in this module, so a client upgrade
-touches one file. The client provides what it is good at (kubeconfig and in-cluster loading,
-exec/token refresh, TLS set-up, its urllib3 connection pool); requests are sent as raw JSON on
-that pool, so there is no per-object model (de)serialization and no per-object discovery.
+Credentials yield one `kubeconfig.Endpoint` (a plain kubeconfig read by kubeconfig.py, else
+the `kubernetes` package's loader: exec plugins, auth providers, in-cluster; every call into
+that package is in this module), and requests go through one `transport.Transport` (urllib3's
+pool by default) as raw JSON: no per-object model (de)serialization, no per-object discovery.
+An error answer is raised as `ApiError` (transport.py), a fact about a request that the engine
+and the pipeline give a meaning and an exit code.
 """
 from __future__ import annotations
 
@@ -14,41 +16,30 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 from urllib.parse import quote, urlencode
 
 from heat_k8s_hook.errors import (
-    ApplyRejected,
     ClusterUnreachable,
     CredentialsRejected,
     HookError,
     InvalidInput,
     Misconfigured,
 )
-from heat_k8s_hook.kube import retry, tinykube
+from heat_k8s_hook.kube import kubeconfig, retry
+from heat_k8s_hook.kube.kubeconfig import Endpoint
+from heat_k8s_hook.kube.transport import ApiError, NotFound, PoolTransport, Transport
 from heat_k8s_hook.names import DEFAULT_KUBECONFIG
 
 log = logging.getLogger("heat_k8s_hook")
 
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
+__all__ = ["APPLY_PATCH", "ApiError", "Cluster", "Credentials", "NotFound", "Resource",
+           "UnknownKind", "resolve_credentials"]
 
 
-class ApiError(ApplyRejected):
-    """A Status answer from the API server; `status` is the HTTP code."""
-
-    def __init__(self, status: int, reason: str, message: str, details: Mapping | None = None):
-        super().__init__(message or reason or f"HTTP {status}")
-        self.status = status
-        self.reason = reason
-        self.details = details or {}
-
-
-class NotFound(ApiError):
-    """404: the object, or the resource type itself (a CRD deleted), is not there."""
-
-
-# --- credentials (pluggable: a source only has to produce a client Configuration) ----------
+# --- credentials (pluggable: a source only has to produce an Endpoint) -------------------------
 
 class Credentials:
     """Where the API server's address and the hook's credentials come from."""
@@ -57,7 +48,8 @@ class Credentials:
     # seconds the first request may take: an unreachable server fails the run early
     first_contact = 10.0
 
-    def configuration(self) -> Any:  # kubernetes.client.Configuration
+    def configuration(self) -> Endpoint:
+        """The API server and the credentials for it (kubeconfig.Endpoint)."""
         raise NotImplementedError
 
     def renew(self) -> bool:
@@ -75,11 +67,10 @@ class KubeconfigCredentials(Credentials):
     def description(self) -> str:
         return f"kubeconfig {self.path}" + (f" (context {self.context})" if self.context else "")
 
-    def configuration(self) -> Any:
+    def configuration(self) -> Endpoint:
         check_private(self.path)
         try:  # a plain kubeconfig (certificate or token): no need to import `kubernetes`
-            from heat_k8s_hook.kube.tinykube import Plain
-            return Plain(self.path, self.context)
+            return kubeconfig.read(self.path, self.context)
         except Exception:  # anything else: the client reads it (and words its errors)
             pass
         from kubernetes import client, config
@@ -92,20 +83,20 @@ class KubeconfigCredentials(Credentials):
         except Exception as exc:  # malformed files raise yaml/KeyError/TypeError/...
             raise CredentialsRejected(
                 f"{self.description} cannot be loaded ({type(exc).__name__})") from None
-        return cfg
+        return kubeconfig.from_client_configuration(cfg)
 
 
 class InClusterCredentials(Credentials):
     description = "in-cluster service account"
 
-    def configuration(self) -> Any:
+    def configuration(self) -> Endpoint:
         from kubernetes import client, config
         cfg = client.Configuration()
         try:
             config.load_incluster_config(client_configuration=cfg)
         except config.ConfigException as exc:
             raise CredentialsRejected(f"in-cluster credentials: {_first_line(exc)}") from None
-        return cfg
+        return kubeconfig.from_client_configuration(cfg)
 
 
 def check_private(path: str) -> None:
@@ -186,25 +177,19 @@ NO_DEADLINE = 30.0   # the retry window of a client used without a run's deadlin
 
 
 class Cluster:
-    """A connection to one API server; thread-safe, one urllib3 pool shared by all threads.
+    """A connection to one API server; thread-safe, one transport shared by all threads.
 
     Transient faults are retried within the run's deadline (`deadline`; retry.py).
+    `transport`: how requests travel ((Endpoint, pool_size) -> Transport; urllib3's pool by
+    default, tinykube.SocketTransport is the standard library's).
     """
 
-    def __init__(self, credentials: Credentials, pool_size: int = 32):
-        import urllib3
-
+    def __init__(self, credentials: Credentials, pool_size: int = 32,
+                 transport: Optional[Callable[[Endpoint, int], Transport]] = None):
         self.credentials = credentials
-        cfg = credentials.configuration()
-        self._cfg = cfg
-        self.host = self._base = cfg.host.rstrip("/")   # _base: what request paths follow
-        if hasattr(cfg, "tls"):  # tinykube.Plain, keystone_auth.BearerConfiguration
-            self._pool, self._base = tinykube.one_server_pool(urllib3, cfg, pool_size)
-        else:
-            from kubernetes import client
-            cfg.connection_pool_maxsize = pool_size
-            self._pool = client.ApiClient(cfg).rest_client.pool_manager
-        self._urllib3 = urllib3
+        self.endpoint = credentials.configuration()
+        self.host = self.endpoint.server
+        self.transport = (transport or PoolTransport)(self.endpoint, pool_size)
         self._discovery: dict = {}
         self._lock = threading.Lock()
         self.deadline: Any = None      # the run's Deadline (set by open_run): retries stop there
@@ -218,33 +203,27 @@ class Cluster:
         headers = {"Accept": accept or "application/json", "User-Agent": "heat-k8s-hook"}
         if content_type:
             headers["Content-Type"] = content_type
-        # auth_settings() is the client's own (version-independent) view of its credentials;
-        # it also runs the token refresh hook of exec/OIDC kubeconfigs.
-        for setting in self._cfg.auth_settings().values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"].title()] = setting["value"]
-        if "Authorization" not in headers and self._cfg.username and self._cfg.password:
-            headers.update(self._urllib3.make_headers(
-                basic_auth=f"{self._cfg.username}:{self._cfg.password}"))
+        # asked on every request: a renewed Keystone token, an exec plugin's refreshed one
+        auth = self.endpoint.authorization()
+        if auth:
+            headers["Authorization"] = auth
         return headers
 
     def _url(self, path: str, query: Mapping | None) -> str:
         q = {k: v for k, v in (query or {}).items() if v is not None}
-        return self._base + path + ("?" + urlencode(q) if q else "")
+        return path + ("?" + urlencode(q) if q else "")
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict,
-              timeout: float, stream: bool = False):
-        """One try, no retry here (retry.py decides); urllib3's errors become ours."""
-        try:
-            resp = self._pool.request(
-                method, url, body=body, headers=headers, preload_content=not stream,
-                timeout=self._urllib3.Timeout(connect=min(5.0, timeout), read=timeout),
-                retries=False)
-        except self._urllib3.exceptions.HTTPError as exc:
-            raise retry.connection_error(exc, self.host) from None
+              timeout: float, stream: bool = False) -> Any:
+        """One try, no retry here (retry.py decides); a 401 is sent once more with fresh
+        credentials when the credentials can renew. A Response, or a Stream if `stream`."""
+        if stream:
+            resp = self.transport.stream(method, url, headers, timeout)
+        else:
+            resp = self.transport.request(method, url, body, headers, timeout)
         if resp.status == 401 and self.credentials.renew():
-            resp.drain_conn()
-            resp.release_conn()
+            if stream:
+                resp.close()
             return self._send(method, url, body, self._headers(headers.get("Content-Type"),
                                                                headers.get("Accept")),
                               timeout, stream)
@@ -275,7 +254,7 @@ class Cluster:
             resp = self._send(method, url, data, self._headers(content_type, accept),
                               max(0.5, left))
             self.answered = True
-            return resp.status, self._decode(resp.status, resp.data, method, path, answer)
+            return resp.status, self._decode(resp.status, resp.body, method, path, answer)
         try:
             return retry.call(attempt, method, end, self._cancelled(), self._retrying, clock)
         except HookError as exc:
@@ -343,18 +322,12 @@ class Cluster:
         try:
             if resp.status != 200:
                 self._decode(resp.status, resp.read(), "WATCH", path)
-            buf = b""
-            for chunk in resp.stream(65536, decode_content=True):
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        yield json.loads(line)
-        except self._urllib3.exceptions.HTTPError as exc:
-            raise retry.ConnectionFault(f"watch on {path} broke: {retry.describe(exc)}", True) \
-                from None
+            for line in resp.lines():
+                yield json.loads(line)
+        except retry.ConnectionFault as exc:
+            raise retry.ConnectionFault(f"watch on {path} broke: {exc}", True) from None
         finally:
-            resp.release_conn()
+            resp.close()
 
     # discovery ---------------------------------------------------------------------------------
 

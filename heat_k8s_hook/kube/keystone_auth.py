@@ -20,7 +20,6 @@ import ssl
 import threading
 import time
 from typing import Any, Callable, Iterable
-from urllib.parse import urlsplit
 
 from heat_k8s_hook.config.keystone_settings import (
     HEAT_SIGNAL,
@@ -40,6 +39,7 @@ from heat_k8s_hook.errors import (
     TokenExpired,
 )
 from heat_k8s_hook.kube.cluster import Cluster, Credentials
+from heat_k8s_hook.kube.kubeconfig import Endpoint
 
 KEYSTONE_TIMEOUT = 10.0   # seconds per Keystone request
 MAX_RENEWALS = 5          # 401s from the cluster a run may answer with a fresh token
@@ -72,21 +72,23 @@ class KeystoneCredentials(Credentials):
     def description(self) -> str:
         return self.identity.description
 
-    def configuration(self) -> Any:
-        """What cluster.Cluster needs (as tinykube.Plain gives it for a plain kubeconfig): the
-        server, its TLS, and the current token on every request. No `kubernetes` import (issue
-        27: 0.3 s of a quiet machine's run, more on a loaded one)."""
+    def configuration(self) -> Endpoint:
+        """The one config type (kubeconfig.Endpoint) with the operator's server and CA, and
+        the current token on every request. No `kubernetes` import (issue 27: 0.3 s of a
+        quiet machine's run, more on a loaded one)."""
         ca = self.ks.certificate_authority
         if not os.path.isfile(ca):
             raise Misconfigured(f"keystone.certificate_authority {ca}: not a readable file")
         self.token()   # a refusal fails the connect phase (before the CA is read, as before)
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)   # verifies the certificate and the name
         try:
-            tls.load_verify_locations(cafile=ca)
+            with open(ca, "rb") as f:
+                endpoint = Endpoint(self.ks.server.rstrip("/"), ca=f.read(),
+                                    dynamic=lambda: f"Bearer {self.token()}")
+            endpoint.tls()   # verifies the certificate and the name
         except (OSError, ssl.SSLError):
             raise Misconfigured(f"keystone.certificate_authority {ca}: not a PEM certificate "
                                 f"bundle") from None
-        return BearerConfiguration(self.ks.server, tls, self.token)
+        return endpoint
 
     def renew(self) -> bool:
         """The cluster refused the token (401): drop it; True when a fresh one may be tried."""
@@ -175,22 +177,6 @@ class KeystoneCredentials(Credentials):
         what = f"HTTP {status}" if status else type(exc).__name__
         return KeystoneUnreachable(f"Keystone at {url} did not authenticate {who} ({what}; is "
                                    f"it up?)")
-
-
-class BearerConfiguration:
-    """The API server at `server` with `tls`, every request carrying `token()` (the current
-    Keystone token: renewed ones included)."""
-
-    username = password = None
-
-    def __init__(self, server: str, tls: ssl.SSLContext, token: Callable[[], str]):
-        self.host = server.rstrip("/")
-        self.server_name = urlsplit(server).hostname
-        self.tls, self._token = tls, token
-
-    def auth_settings(self) -> dict:
-        return {"BearerToken": {"in": "header", "key": "authorization",
-                                "value": f"Bearer {self._token()}"}}
 
 
 def _cause(exc: BaseException) -> str:

@@ -1,169 +1,225 @@
-"""A minimal read-only API client for the fast re-delivery (`fastpath.py`): stdlib only.
+"""The standard-library transport (transport.py's interface): the fast path's client (I/O).
 
-Importing the `kubernetes` package, PyYAML and http.client costs more than the whole fast
-path, so this reads the plain kubeconfigs that kubectl, kind and kwok write (a client
-certificate or a bearer token, a CA) and speaks HTTP/1.1 with keep-alive on one TLS socket.
-Anything it does not understand (exec plugins, auth providers, proxies, flow style, anchors)
-raises `Unsupported`, and the hook takes the full path, where the `kubernetes` client reads it.
+Importing urllib3 (65 ms here), or even http.client (20 ms: it loads the email package),
+costs more than the whole fast re-delivery, so this speaks HTTP/1.1 itself on kept-alive TLS
+sockets: one request per connection at a time, idle connections kept for the next request
+(several threads each get their own), chunked and sized bodies, streamed answers for watches,
+a timeout per request. The Endpoint comes from kubeconfig.read: a kubeconfig beyond the plain
+subset raises `Unsupported`, and the fast path gives up (the full path runs).
 """
 from __future__ import annotations
 
-import base64
-import os
+import errno
+import select
 import socket
 import ssl
-from typing import Any, Optional
-from urllib.parse import urlsplit
+import threading
+from typing import Iterator, Mapping, Optional
+
+from heat_k8s_hook.errors import ClusterUnreachable
+from heat_k8s_hook.kube import retry
+from heat_k8s_hook.kube.kubeconfig import Endpoint, Unsupported, parse_kubeconfig, read
+from heat_k8s_hook.kube.transport import Response, Stream, Transport, split_lines
+
+__all__ = ["Client", "SocketTransport", "Unsupported", "parse_kubeconfig"]
 
 
-class Unsupported(Exception):
-    """Not something this client handles: take the full path."""
+class _Closed(OSError):
+    """The server closed the connection before the answer ended."""
 
 
-# --- the kubeconfig subset -------------------------------------------------------------------
+class Connection:
+    """One TLS socket and what was read from it but not consumed yet."""
 
-def _scalar(text: str) -> Any:
-    text = text.strip()
-    if text in ("{}", "[]"):
-        return {} if text == "{}" else []
-    if text[:1] == "'" and text[-1:] == "'" and len(text) > 1:
-        return text[1:-1].replace("''", "'")
-    if text[:1] == '"' and text[-1:] == '"' and len(text) > 1:
-        inner = text[1:-1]
-        if "\\" in inner:
-            raise Unsupported("escapes in a double-quoted scalar")
-        return inner
-    if " #" in text:
-        text = text.split(" #", 1)[0].rstrip()
-    if not text or text[:1] in "&*!|>{[%@`\"'" or text in ("~", "null"):
-        if text in ("", "~", "null"):
-            return None
-        raise Unsupported("YAML beyond the kubeconfig subset")
-    return {"true": True, "false": False}.get(text, text)
+    def __init__(self, endpoint: Endpoint, tls: ssl.SSLContext, timeout: float):
+        raw = socket.create_connection((endpoint.hostname, endpoint.port), timeout=timeout)
+        try:
+            self.sock = tls.wrap_socket(raw, server_hostname=endpoint.server_name)
+        except BaseException:
+            raw.close()
+            raise
+        self.buf, self.reusable = b"", True
+
+    def dropped(self) -> bool:
+        """The server closed this idle connection (or sent something unasked)."""
+        try:
+            return bool(self.buf or self.sock.pending() or
+                        select.select([self.sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def fill(self) -> None:
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise _Closed(errno.ECONNRESET, "connection closed by the server")
+        self.buf += chunk
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            self.fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self.fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def head(self) -> tuple:
+        """The status and the headers (names in lower case) of the answer."""
+        status = int(self.line().split(b" ", 2)[1])
+        headers = {}
+        for line in iter(self.line, b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("connection", "").lower() == "close":
+            self.reusable = False
+        return status, headers
+
+    def chunks(self, headers: Mapping[str, str]) -> Iterator[bytes]:
+        """The body as it arrives."""
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.line().split(b";")[0], 16)
+                data = self.take(size)
+                self.line()
+                if size == 0:
+                    return
+                yield data
+        elif "content-length" in headers:
+            yield self.take(int(headers["content-length"]))
+        else:   # until the server closes the connection
+            self.reusable = False
+            while True:
+                try:
+                    self.fill()
+                except _Closed:
+                    break
+                data, self.buf = self.buf, b""
+                yield data
 
 
-def _lines(text: str) -> list:
-    out = []
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#") or stripped == "---":
-            continue
-        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
-            raise Unsupported("tab indentation")
-        out.append([len(raw) - len(raw.lstrip(" ")), stripped])
-    return out
+class SocketTransport(Transport):
+    """The standard library's transport; thread-safe (a connection per request in flight)."""
 
+    def __init__(self, endpoint: Endpoint, timeout: float = 30.0):
+        url_scheme = endpoint.server.split(":", 1)[0]
+        if url_scheme != "https" or endpoint.proxy:
+            raise Unsupported("not an https server reached directly")
+        self.endpoint, self.timeout = endpoint, timeout
+        self._tls = endpoint.tls()
+        self._idle: list = []
+        self._lock = threading.Lock()
+        self._static = f"Host: {endpoint.netloc}\r\nUser-Agent: heat-k8s-hook\r\n"
 
-def _block(lines: list, i: int, indent: int) -> tuple:
-    """Parse the block starting at lines[i] (at `indent`): (value, next index)."""
-    if lines[i][1].startswith("- ") or lines[i][1] == "-":
-        items = []
-        while i < len(lines) and lines[i][0] == indent and lines[i][1][:1] == "-":
-            rest = lines[i][1][1:].lstrip(" ")
-            if not rest:
-                raise Unsupported("an empty sequence entry")
-            if ":" in rest and rest[:1] not in "'\"":
-                lines[i] = [indent + len(lines[i][1]) - len(rest), rest]  # `- a: b` is a map
-                value, i = _block(lines, i, lines[i][0])
-            else:
-                value, i = _scalar(rest), i + 1
-            items.append(value)
-        return items, i
-    out: dict = {}
-    while i < len(lines) and lines[i][0] == indent:
-        key, sep, rest = lines[i][1].partition(":")
-        if not sep or rest[:1] not in ("", " ") or key[:1] in "-?'\"&*!{[":
-            raise Unsupported("not a plain mapping key")
-        i += 1
-        if rest.strip():
-            out[key] = _scalar(rest)
-        elif i < len(lines) and (lines[i][0] > indent or
-                                 lines[i][0] == indent and lines[i][1][:1] == "-"):
-            out[key], i = _block(lines, i, lines[i][0])
+    def _connection(self, timeout: float) -> Connection:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.dropped():
+                    conn.sock.settimeout(timeout)
+                    return conn
+                conn.close()
+        try:
+            return Connection(self.endpoint, self._tls, timeout)
+        except OSError as exc:
+            raise _unreachable(exc, self.endpoint.server, sent=False) from None
+
+    def _send(self, method: str, path: str, body: Optional[bytes], headers: Mapping[str, str],
+              timeout: float) -> tuple:
+        conn = self._connection(timeout)
+        head = f"{method} {self.endpoint.prefix}{path} HTTP/1.1\r\n{self._static}"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        if body is not None or method not in ("GET", "HEAD", "DELETE"):
+            head += f"Content-Length: {len(body or b'')}\r\n"
+        try:
+            conn.sock.sendall(head.encode("latin-1") + b"\r\n" + (body or b""))
+            status, answer_headers = conn.head()
+        except OSError as exc:
+            conn.close()
+            raise _unreachable(exc, self.endpoint.server, sent=True) from None
+        return conn, status, answer_headers
+
+    def request(self, method: str, path: str, body: Optional[bytes], headers: Mapping[str, str],
+                timeout: float) -> Response:
+        conn, status, answer_headers = self._send(method, path, body, headers, timeout)
+        try:
+            data = b"".join(conn.chunks(answer_headers)) if method != "HEAD" else b""
+        except OSError as exc:
+            conn.close()
+            raise _unreachable(exc, self.endpoint.server, sent=True) from None
+        self._release(conn)
+        return Response(status, answer_headers, data)
+
+    def stream(self, method: str, path: str, headers: Mapping[str, str],
+               timeout: float) -> Stream:
+        conn, status, answer_headers = self._send(method, path, None, headers, timeout)
+        return _SocketStream(self, conn, status, answer_headers)
+
+    def _release(self, conn: Connection) -> None:
+        if conn.reusable and not conn.buf:
+            with self._lock:
+                self._idle.append(conn)
         else:
-            out[key] = None
-    if i < len(lines) and lines[i][0] > indent:
-        raise Unsupported("a multi-line scalar")
-    return out, i
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
-def parse_kubeconfig(text: str) -> dict:
-    lines = _lines(text)
-    if not lines or lines[0][0] != 0:
-        raise Unsupported("an empty or indented kubeconfig")
-    value, end = _block(lines, 0, 0)
-    if end != len(lines) or not isinstance(value, dict):
-        raise Unsupported("a kubeconfig that is not one mapping")
-    return value
+class _SocketStream(Stream):
+    def __init__(self, transport: SocketTransport, conn: Connection, status: int,
+                 headers: Mapping[str, str]):
+        self._transport, self._conn, self._done = transport, conn, False
+        self.status, self.headers = status, headers
+
+    def lines(self) -> Iterator[bytes]:
+        try:
+            yield from split_lines(self._conn.chunks(self.headers))
+            self._done = True
+        except OSError as exc:
+            raise retry.ConnectionFault(retry.describe(exc), True) from None
+
+    def read(self) -> bytes:
+        data = b"".join(self._conn.chunks(self.headers))
+        self._done = True
+        return data
+
+    def close(self) -> None:
+        if self._done:
+            self._transport._release(self._conn)
+        else:   # an answer not read to its end: the connection cannot carry another
+            self._conn.close()
 
 
-def _named(config: dict, section: str, name: str, key: str) -> dict:
-    for entry in config.get(section) or []:
-        if isinstance(entry, dict) and entry.get("name") == name and \
-                isinstance(entry.get(key), dict):
-            return entry[key]
-    raise Unsupported(f"no {key} {name}")
-
-
-# --- the connection ----------------------------------------------------------------------------
-
-class Plain:
-    """A plain kubeconfig's context: where the API server is, its TLS, the bearer token.
-
-    Also stands in for the `kubernetes` client's Configuration in cluster.Cluster (host,
-    auth_settings, username, password), so the full path does not import that package for
-    a plain kubeconfig either."""
-
-    username = password = None
-
-    def __init__(self, path: str, context: Optional[str]):
-        with open(path, encoding="utf-8") as f:
-            config = parse_kubeconfig(f.read())
-        ctx_name = context or config.get("current-context")
-        ctx = _named(config, "contexts", ctx_name, "context")
-        cluster = _named(config, "clusters", ctx.get("cluster"), "cluster")
-        user = _named(config, "users", ctx.get("user"), "user")
-        known = {"client-certificate", "client-certificate-data", "client-key", "client-key-data",
-                 "token", "tokenFile"}
-        if set(user) - known or set(cluster) - {"server", "certificate-authority",
-                                                "certificate-authority-data", "tls-server-name"}:
-            raise Unsupported("credentials other than a client certificate or a token")
-        url = urlsplit(str(cluster.get("server") or ""))
-        if url.scheme != "https" or not url.hostname:
-            raise Unsupported("not an https server")
-        self.host = str(cluster["server"]).rstrip("/")
-        self.hostname, self.port, self.netloc = url.hostname, url.port or 443, url.netloc
-        self.prefix = url.path.rstrip("/")
-        self.server_name = cluster.get("tls-server-name") or url.hostname
-        self.tls = _tls(cluster, user, os.path.dirname(path))
-        self.token = user.get("token")
-        if user.get("tokenFile"):
-            with open(_rel(user["tokenFile"], os.path.dirname(path)), encoding="utf-8") as f:
-                self.token = f.read().strip()
-
-    def auth_settings(self) -> dict:
-        if not self.token:
-            return {}
-        return {"BearerToken": {"in": "header", "key": "authorization",
-                                "value": f"Bearer {self.token}"}}
+def _unreachable(exc: OSError, server: str, sent: bool) -> ClusterUnreachable:
+    """A socket's error as retry.connection_error words urllib3's."""
+    if isinstance(exc, ssl.SSLError) or isinstance(exc, ssl.CertificateError):
+        return ClusterUnreachable(f"TLS handshake with the API server at {server} failed: "
+                                  f"{retry.describe(exc)}")
+    text = f"cannot reach the Kubernetes API server at {server}: {retry.describe(exc)}"
+    if isinstance(exc, socket.gaierror):
+        return ClusterUnreachable(text)   # a wrong name does not heal
+    return retry.ConnectionFault(text, sent=sent)
 
 
 class Client:
-    """One keep-alive TLS connection to the API server of a plain kubeconfig."""
+    """The fast path's read-only client: (status, body bytes) per request, one connection
+    kept alive (bench/ideal.py uses it too)."""
 
     def __init__(self, path: str, context: Optional[str], timeout: float = 3.0):
-        plain = Plain(path, context)
-        self.host, self.port, self.prefix = plain.hostname, plain.port, plain.prefix
-        self.server_name, self.tls = plain.server_name, plain.tls
-        self.headers = f"Host: {plain.netloc}\r\nUser-Agent: heat-k8s-hook\r\n"
-        if plain.token:
-            self.headers += f"Authorization: Bearer {plain.token}\r\n"
-        self.timeout, self.sock, self.buf = timeout, None, b""
+        self.transport = SocketTransport(read(path, context), timeout)
+        self.timeout = timeout
 
     def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        self.transport.close()
 
     def get(self, path: str, accept: str = "application/json") -> tuple:
         """(HTTP status, body bytes) of one GET on the kept-alive connection."""
@@ -172,96 +228,11 @@ class Client:
     def request(self, method: str, path: str, body: bytes = b"", content_type: str = "",
                 accept: str = "application/json") -> tuple:
         """(HTTP status, body bytes) of one request on the kept-alive connection."""
-        if self.sock is None:
-            raw = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            self.sock = self.tls.wrap_socket(raw, server_hostname=self.server_name)
-            self.buf = b""
-        head = f"{method} {self.prefix}{path} HTTP/1.1\r\n{self.headers}Accept: {accept}\r\n"
-        if body or method != "GET":
-            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        self.sock.sendall(head.encode() + b"\r\n" + body)
-        return self._response()
-
-    def _read_line(self) -> bytes:
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise Unsupported("the connection closed")
-        self.buf += chunk
-
-    def _read(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def _response(self) -> tuple:
-        status = int(self._read_line().split(b" ", 2)[1])
-        headers = {}
-        for line in iter(self._read_line, b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int(self._read_line().split(b";")[0], 16)
-                parts.append(self._read(size))
-                self._read_line()
-                if size == 0:
-                    break
-            body = b"".join(parts)
-        else:
-            body = self._read(int(headers.get("content-length", "0")))
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return status, body
-
-
-def _rel(path: str, base: str) -> str:
-    return path if os.path.isabs(path) else os.path.join(base, path)
-
-
-def _tls(cluster: dict, user: dict, base: str) -> ssl.SSLContext:
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if cluster.get("certificate-authority-data"):
-        tls.load_verify_locations(
-            cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-    elif cluster.get("certificate-authority"):
-        tls.load_verify_locations(cafile=_rel(cluster["certificate-authority"], base))
-    else:
-        tls.load_default_certs()
-    cert, key = user.get("client-certificate"), user.get("client-key")
-    if user.get("client-certificate-data") or user.get("client-key-data"):
-        cert = _memfile(user.get("client-certificate-data"))
-        key = _memfile(user.get("client-key-data"))
-    if cert:
-        tls.load_cert_chain(_rel(cert, base), _rel(key, base) if key else None)
-    return tls
-
-
-def _memfile(data: Optional[str]) -> str:
-    """A path to the decoded PEM that never touches a disk (ssl loads keys from paths only)."""
-    if not data or not hasattr(os, "memfd_create"):
-        raise Unsupported("inline client credentials without memfd")
-    fd = os.memfd_create("heat-k8s-hook", getattr(os, "MFD_CLOEXEC", 0))
-    os.write(fd, base64.b64decode(data))
-    return f"/proc/self/fd/{fd}"
-
-
-def one_server_pool(urllib3, cfg, size: int) -> tuple:
-    """cluster.Cluster's (urllib3 pool, base of request paths) for the one API server of `cfg`
-    (Plain, keystone_auth.BearerConfiguration): an https server's own connection pool, each
-    request sent with the server's path prefix only (a PoolManager parses every URL and looks
-    its pool up under a lock, for nothing with one server); else a PoolManager, whole URLs."""
-    url = urlsplit(cfg.host)
-    if url.scheme == "https" and url.hostname:
-        pool = urllib3.HTTPSConnectionPool(url.hostname, url.port or 443, maxsize=size,
-                                           ssl_context=cfg.tls, server_hostname=cfg.server_name)
-        return pool, url.path.rstrip("/")
-    return urllib3.PoolManager(num_pools=2, maxsize=size, ssl_context=cfg.tls,
-                               server_hostname=cfg.server_name), cfg.host.rstrip("/")
+        headers = {"Accept": accept}
+        auth = self.transport.endpoint.authorization()
+        if auth:
+            headers["Authorization"] = auth
+        if content_type:
+            headers["Content-Type"] = content_type
+        resp = self.transport.request(method, path, body or None, headers, self.timeout)
+        return resp.status, resp.body
