@@ -23,10 +23,9 @@ CACHE=${HEAT_K8S_HOOK_CACHE:-$HOME/.cache/heat-k8s-hook}
 KA_DIR=$CACHE/k8s-keystone-auth-$K8S_KEYSTONE_AUTH_VERSION
 KA_BIN=$KA_DIR/bin/k8s-keystone-auth
 MODULE=k8s.io/cloud-provider-openstack
-T0=$(date +%s)
-
-log() { printf '[keystone-auth +%ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
-die() { printf 'keystone-auth: %s\n' "$*" >&2; exit 1; }
+TOOL=keystone-auth T0=$(date +%s)
+# shellcheck source=tools/lib.sh
+. "$here/../lib.sh"
 
 wrapper_module() { # the module to build in: requires the release, with its replace directives
     local dir=$KA_DIR/src gomod

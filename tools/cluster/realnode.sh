@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2154   # $here and the rest come from tools/local-cluster
 # Issue 28: one real worker node, `real-node-0`, beside the KWOK nodes: a real kubelet with
 # containerd 2.x, runc and the CNI bridge, joined to tools/local-cluster's control plane.
-# Sourced by tools/local-cluster (needs its $CACHE, $STATE, $BIN, $CLUSTER_DIR, log, die,
+# Sourced by tools/local-cluster (needs its $CACHE, $STATE, $BIN, $CLUSTER_DIR, tools/lib.sh,
 # kubectl, kube_module, kube_vflags). See docs/local-cluster.md, "The real node".
 #
 # One real node per machine (host paths, cgroups, sysctls, one bridge): the owner is recorded in
@@ -125,15 +125,7 @@ rn_images() {
 
 # --- run -------------------------------------------------------------------------------------
 
-rn_pid() { # rn_pid NAME EXE: the pid in $RN_STATE/NAME.pid if that process runs EXE
-    local f=$RN_STATE/$1.pid pid exe
-    [ -f "$f" ] || return 1
-    pid=$(cat "$f")
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-    [ "${exe% (deleted)}" = "$2" ] || return 1
-    echo "$pid"
-}
+rn_pid() { pid_exe_alive "$RN_STATE/$1.pid" "$2"; } # rn_pid NAME EXE: the pid in $RN_STATE/NAME.pid if that process runs EXE
 
 rn_ctr() { "$RN_CONTAINERD_BIN/ctr" --address "$RN_SOCK" -n k8s.io "$@"; }
 
@@ -165,8 +157,8 @@ rn_cgroup_dirs() { # every cgroup v1 hierarchy's directory for the node's cgroup
 rn_restrict_kwok() {
     local f=$CLUSTER_DIR/pids/kwok-controller.pid pid exe args=() new=() a
     pid=$(cat "$f" 2>/dev/null) || die "no kwok-controller pid file in $CLUSTER_DIR/pids"
-    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-    case "${exe% (deleted)}" in "$CLUSTER_DIR"/*|"$BIN"/*) ;; *) die "kwok-controller (pid $pid) is not running" ;; esac
+    exe=$(proc_exe "$pid" || true)
+    case "$exe" in "$CLUSTER_DIR"/*|"$BIN"/*) ;; *) die "kwok-controller (pid $pid) is not running" ;; esac
     mapfile -d '' args < "/proc/$pid/cmdline"
     for a in "${args[@]}"; do
         case $a in --manage-all-nodes=*|--manage-nodes-with-annotation-selector=*) ;; *) new+=("$a") ;; esac
@@ -175,11 +167,10 @@ rn_restrict_kwok() {
     local cwd; cwd=$(readlink "/proc/$pid/cwd")
     log "kwok-controller manages all nodes (cluster made before issue 28): restarting it restricted to kwok.x-k8s.io/node=fake"
     kill -KILL "$pid"
-    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break; sleep 0.05; done
-    (cd "$cwd" && exec setsid "${new[@]}" </dev/null >>"$CLUSTER_DIR/logs/kwok-controller.log" 2>&1 7>&- 8>&- 9>&-) &
-    # no newline: kwokctl parses the pid file with Atoi and treats a failure as "not running",
-    # so `down` would leave the process behind
-    printf %s "$!" > "$f"
+    for _ in $(seq 1 100); do proc_gone "$pid" && break; sleep 0.05; done
+    # spawn_group's pid file has no newline: kwokctl parses it with Atoi and treats a failure as
+    # "not running", so `down` would leave the process behind
+    (cd "$cwd" && spawn_group "$f" "$CLUSTER_DIR/logs/kwok-controller.log" "" "${new[@]}")
     sleep 1
     rn_kwok_restricted || die "kwok-controller did not start again restricted (log: $CLUSTER_DIR/logs/kwok-controller.log)"
 }
@@ -270,10 +261,9 @@ EOF
 }
 EOF
     log "starting containerd $CONTAINERD_VERSION ($RN_SOCK)"
-    (PATH="$RN_CONTAINERD_BIN:$RN_RUNC_BIN:/usr/sbin:/usr/bin:/sbin:/bin" exec setsid \
-        "$RN_CONTAINERD_BIN/containerd" --config "$RN_STATE/containerd/config.toml" \
-        </dev/null >>"$RN_STATE/containerd.log" 2>&1 7>&- 8>&- 9>&-) &
-    echo $! > "$RN_STATE/containerd.pid"
+    PATH="$RN_CONTAINERD_BIN:$RN_RUNC_BIN:/usr/sbin:/usr/bin:/sbin:/bin" spawn_group \
+        "$RN_STATE/containerd.pid" "$RN_STATE/containerd.log" "" \
+        "$RN_CONTAINERD_BIN/containerd" --config "$RN_STATE/containerd/config.toml"
     for c in $(seq 1 120); do
         rn_ctr version >/dev/null 2>&1 && break
         rn_pid containerd "$RN_CONTAINERD_BIN/containerd" >/dev/null || die "containerd exited (log: $RN_STATE/containerd.log)"
@@ -354,11 +344,10 @@ EOF
             ip link set "$RN_BRIDGE" up || die "could not create the bridge $RN_BRIDGE"
     fi
     log "starting kubelet $KUBE_VERSION as $RN_NAME"
-    (exec setsid "$BIN/kubelet" --config "$RN_STATE/kubelet.yaml" --kubeconfig "$RN_STATE/kubelet.kubeconfig" \
+    spawn_group "$RN_STATE/kubelet.pid" "$RN_STATE/kubelet.log" "" \
+        "$BIN/kubelet" --config "$RN_STATE/kubelet.yaml" --kubeconfig "$RN_STATE/kubelet.kubeconfig" \
         --root-dir "$RN_STATE/kubelet" --cert-dir "$RN_STATE/pki" --hostname-override "$RN_NAME" \
-        --node-ip "$RN_GATEWAY" --node-labels type=real --v 2 \
-        </dev/null >>"$RN_STATE/kubelet.log" 2>&1 7>&- 8>&- 9>&-) &
-    echo $! > "$RN_STATE/kubelet.pid"
+        --node-ip "$RN_GATEWAY" --node-labels type=real --v 2
     for c in $(seq 1 240); do
         rn_node_ready && break
         rn_pid kubelet "$BIN/kubelet" >/dev/null || die "kubelet exited (log: $RN_STATE/kubelet.log): $(grep -E '^E|run.go' "$RN_STATE/kubelet.log" | tail -3)"
@@ -370,10 +359,7 @@ EOF
 
 rn_stop() { # rn_stop NAME EXE: SIGTERM, then SIGKILL after 10 s
     local pid
-    pid=$(rn_pid "$1" "$2") || { rm -f "$RN_STATE/$1.pid"; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+    if pid=$(rn_pid "$1" "$2"); then proc_stop "$pid" 10; fi
     rm -f "$RN_STATE/$1.pid"
 }
 

@@ -80,13 +80,7 @@ apiserver_wired() {
     tr '\0' '\n' < "/proc/$pid/cmdline" | grep -qx -- "--authentication-token-webhook-config-file=$TR_KUBECONFIG"
 }
 
-tr_alive() {
-    local pid marker
-    [ -f "$TR_PID" ] || return 1
-    read -r pid marker < "$TR_PID" || true
-    [ -n "${pid:-}" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$marker"
-}
+tr_alive() { pid_alive "$TR_PID" >/dev/null; }
 
 tr_healthy() {
     curl -fsS -o /dev/null --max-time 3 --cacert "$TR_DIR/ca.crt" --cert "$TR_DIR/client.crt" \
@@ -166,9 +160,7 @@ webhook_up() {
         venv=$("$here/venv") || die "tools/venv failed"
         tokenreview_config "$env" "$venv"
         log "tokenreview: starting the webhook on https://$TR_HOST:$TR_PORT (log: $TR_LOG)"
-        setsid "$venv/bin/python" -m "$TR_MARKER" --config "$TR_DIR/config.yaml" \
-            >> "$TR_LOG" 2>&1 < /dev/null 7>&- 8>&- 9>&- &
-        echo "$! $TR_MARKER" > "$TR_PID"
+        spawn_group "$TR_PID" "$TR_LOG" "$TR_MARKER" "$venv/bin/python" -m "$TR_MARKER" --config "$TR_DIR/config.yaml"
     fi
     for _ in $(seq 1 120); do
         tr_healthy && break
@@ -184,14 +176,11 @@ webhook_up() {
 }
 
 webhook_down() {
-    local pid marker
+    local pid
     [ -d "$TR_DIR" ] || return 0
     tr_lock
-    if tr_alive; then
-        read -r pid marker < "$TR_PID"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
+    if pid=$(pid_alive "$TR_PID"); then
+        proc_stop "$pid" 5
         log "tokenreview: webhook (pid $pid) stopped"
     fi
     rm -f "$TR_PID"
