@@ -302,8 +302,8 @@ def _target(args):
 
 
 def _status_rows(cluster, parent, wait_rules, grace) -> list:
-    from heat_k8s_hook.engine.observe import Judge
-    judge = Judge(cluster, datetime.now(timezone.utc), wait_rules, grace)
+    from heat_k8s_hook.engine.observe import LiveJudge
+    judge = LiveJudge(cluster, datetime.now(timezone.utc), wait_rules, grace)
     return judge.rows(inventory.members_of(parent))
 
 

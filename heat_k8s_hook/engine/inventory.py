@@ -29,7 +29,7 @@ GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
 NAMESPACES = "applyset.kubernetes.io/additional-namespaces"
 IDENTITY = "heat-k8s-hook.dev/deployment"
 JUDGE = "heat-k8s-hook.dev/judge"   # the deployment's wait_rules and grace, for `status ID`
-OUTCOME = "outcome"  # data key: the last successful apply, proof for a fast re-delivery (fastpath.py)
+RECORD_KEY = "outcome"  # data key: the last successful apply, proof for a fast re-delivery (fastpath.py)
 SUSPENDED = "suspended"  # data key: the values before SUSPEND, restored by RESUME (suspend.py)
 
 

@@ -61,13 +61,13 @@ class InventoryClient:
         held = inventory.suspended_of(current)   # SUSPEND's record stays until RESUME
         if held is not None:
             body["data"][inventory.SUSPENDED] = held
-        kept = ((current or {}).get("data") or {}).get(inventory.OUTCOME)
+        kept = ((current or {}).get("data") or {}).get(inventory.RECORD_KEY)
         if outcome is None and kept is not None:
-            same = dict(body, data=dict(body["data"], **{inventory.OUTCOME: kept}))
+            same = dict(body, data=dict(body["data"], **{inventory.RECORD_KEY: kept}))
             if _holds(current, same):
                 return False
         elif outcome is not None:
-            body["data"][inventory.OUTCOME] = outcome
+            body["data"][inventory.RECORD_KEY] = outcome
         if _holds(current, body):
             return False
         self.seen[name] = self._apply(f"{self.parents}/{name}", body,

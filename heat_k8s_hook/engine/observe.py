@@ -52,7 +52,7 @@ def find_parent(client: InventoryClient, key: str) -> Optional[dict]:
     return None
 
 
-class Judge:
+class LiveJudge:
     """Judges members, listing pods and Warning events once per namespace."""
 
     def __init__(self, cluster: Cluster, now: datetime, wait_rules: Mapping | None = None,

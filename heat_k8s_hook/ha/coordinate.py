@@ -248,8 +248,8 @@ def hold(run_ctx, client: LeaseClient, lease: dict, me: policy.Holder, mask, wor
     inner(Progress(f"applied by this member, {me} (Lease {client.namespace}/{client.name}, "
                    f"generation {dep.generation})"))
 
-    def outcome(code: int, error: str = "") -> policy.Outcome:
-        return policy.Outcome(dep.generation, code, tuple(changes), outputs, error, str(me), dep.id,
+    def outcome(code: int, error: str = "") -> policy.Answer:
+        return policy.Answer(dep.generation, code, tuple(changes), outputs, error, str(me), dep.id,
                           dep.stack_id, dep.action)
     try:
         work()
@@ -265,7 +265,7 @@ def hold(run_ctx, client: LeaseClient, lease: dict, me: policy.Holder, mask, wor
         inner(Progress(f"Lease {client.namespace}/{client.name} was taken over before the end"))
 
 
-def _release(renewer: Renewer, result: policy.Outcome, emit) -> Optional[bool]:
+def _release(renewer: Renewer, result: policy.Answer, emit) -> Optional[bool]:
     """Release with the outcome; when the API server cannot take it (gone past the deadline),
     the claim lapses after its duration and the next member checks and converges."""
     try:
@@ -276,7 +276,7 @@ def _release(renewer: Renewer, result: policy.Outcome, emit) -> Optional[bool]:
         return None
 
 
-def answer(emit, outcome: policy.Outcome, generation: str) -> bool:
+def answer(emit, outcome: policy.Answer, generation: str) -> bool:
     """This member's answer: the applier's code, change set and outputs."""
     emit(Progress(f"applied by member {outcome.applier} (generation {generation}): "
                   "this member answers with its outcome and wrote nothing"))

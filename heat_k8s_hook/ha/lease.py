@@ -111,7 +111,7 @@ class Renewer:
                 except HookError as exc:  # unreachable for a moment: try again next tick
                     log.warning("Lease %s not renewed: %s", self.client.name, exc.message)
 
-    def release(self, outcome: policy.Outcome) -> bool:
+    def release(self, outcome: policy.Answer) -> bool:
         """Stop renewing, then free the Lease with the outcome; False if it was taken."""
         with self.lock:
             self.stopped.set()

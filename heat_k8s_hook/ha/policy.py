@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Optional
 from heat_k8s_hook.config.settings import DEFAULT_LEASE_SECONDS
 from heat_k8s_hook.timestamps import unix_time
 
-OUTCOME = "heat-k8s-hook.dev/outcome"        # the holder's outcome, JSON (masked, like the result)
+ANSWER_ANNOTATION = "heat-k8s-hook.dev/outcome"   # the holder's answer, JSON (masked, like the result)
 GENERATION = "heat-k8s-hook.dev/generation"  # what the current holder applies
 IDENTITY = "heat-k8s-hook.dev/deployment"
 MEMBERS = "heat-k8s-hook.dev/members"        # the members that answered, JSON list of names
@@ -100,7 +100,7 @@ def expires_at(lease: Optional[Mapping]) -> float:
 # -- the outcome ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Outcome:
+class Answer:
     """What the applier answered: the same code, change set and outputs for every member."""
 
     generation: str
@@ -129,7 +129,7 @@ class Outcome:
                            "action": self.action}, sort_keys=True)
 
     @classmethod
-    def decode(cls, text: Any) -> Optional["Outcome"]:
+    def decode(cls, text: Any) -> Optional["Answer"]:
         try:
             raw = json.loads(text)
             return cls(str(raw["generation"]), int(raw["code"]),
@@ -141,9 +141,9 @@ class Outcome:
             return None
 
 
-def outcome_of(lease: Optional[Mapping]) -> Optional[Outcome]:
+def answer_of(lease: Optional[Mapping]) -> Optional[Answer]:
     annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
-    return Outcome.decode(annotations[OUTCOME]) if OUTCOME in annotations else None
+    return Answer.decode(annotations[ANSWER_ANNOTATION]) if ANSWER_ANNOTATION in annotations else None
 
 
 # -- the decision ---------------------------------------------------------------------------
@@ -159,7 +159,7 @@ class Move(Enum):
 class Decision:
     move: Move
     holder: str = ""
-    outcome: Optional[Outcome] = None
+    outcome: Optional[Answer] = None
 
 
 def decide(lease: Optional[Mapping], generation_: str, member: str, now: float,
@@ -173,7 +173,7 @@ def decide(lease: Optional[Mapping], generation_: str, member: str, now: float,
     deployment), a match means a run with nothing to write. Else: follow a live holder, or
     acquire (a holder `dead` says is gone, see `gone`, is not live however recent its claim).
     """
-    outcome = outcome_of(lease)
+    outcome = answer_of(lease)
     if outcome and outcome.generation == generation_:
         own = outcome.member == member
         if following and not own:
@@ -189,7 +189,7 @@ def decide(lease: Optional[Mapping], generation_: str, member: str, now: float,
 def moved_from(lease: Optional[Mapping], stack_id: str, action: str) -> str:
     """The stack a DELETE must leave the application to: it was last applied from another
     stack (a plain deployment replaced by a group with the same option `application`)."""
-    outcome = outcome_of(lease)
+    outcome = answer_of(lease)
     if action != "DELETE" or not outcome or not outcome.stack or not stack_id:
         return ""
     if outcome.action != "DELETE" and outcome.code == 0 and outcome.stack != stack_id:
@@ -201,9 +201,9 @@ def describe(lease: Optional[Mapping], now: float) -> str:
     """One line for `status`: who holds the Lease, or who applied last ("" without one)."""
     if not lease:
         return ""
-    holder, outcome = holder_of(lease), outcome_of(lease)
+    holder, outcome = holder_of(lease), answer_of(lease)
     annotations = (lease.get("metadata") or {}).get("annotations") or {}
-    recorded = members_of(lease) if MEMBERS in annotations else ()   # not a legacy guess
+    recorded = group_members(lease) if MEMBERS in annotations else ()   # not a legacy guess
     members = f"; members {', '.join(recorded)}" if recorded else ""
     if holder and expires_at(lease) > now:
         return f"lease: held by {holder} (applying generation {annotations.get(GENERATION)})" \
@@ -235,11 +235,11 @@ def renew_body(lease: Mapping, now: float) -> dict:
     return dict(lease, spec=dict(spec_of(lease), renewTime=micro_time(now)))
 
 
-def release_body(lease: Mapping, outcome: Outcome) -> dict:
+def release_body(lease: Mapping, outcome: Answer) -> dict:
     """The Lease freed, with the outcome for the members that follow or arrive later."""
     metadata = dict(lease.get("metadata") or {})
     metadata["annotations"] = dict(metadata.get("annotations") or {},
-                                   **{OUTCOME: outcome.encode()})
+                                   **{ANSWER_ANNOTATION: outcome.encode()})
     spec = {k: v for k, v in spec_of(lease).items() if k != "holderIdentity"}
     freed = dict(lease, metadata=metadata, spec=spec)
     # the applier answered: it is a member now, or (its DELETE, the last member's) no more
@@ -256,12 +256,12 @@ def member_key(member: str) -> str:
     return f"{member[:MAX_MEMBER_CHARS - 17]}~{digest}"
 
 
-def members_of(lease: Optional[Mapping]) -> tuple:
+def group_members(lease: Optional[Mapping]) -> tuple:
     """The recorded members, sorted; () when none are (or the record is not a list of names).
     A Lease from before members were recorded has its applier as the one member known."""
     annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
     if MEMBERS not in annotations:
-        outcome = outcome_of(lease)
+        outcome = answer_of(lease)
         known = outcome and outcome.action != "DELETE" and outcome.member
         return (member_key(outcome.member),) if known else ()
     try:
@@ -277,12 +277,12 @@ def others(lease: Optional[Mapping], member: str) -> tuple:
     """The recorded members but this one: while there are any, this member's DELETE leaves
     the application to them and deletes nothing; the last member's DELETE deletes it."""
     key = member_key(member)
-    return tuple(n for n in members_of(lease) if n != key)
+    return tuple(n for n in group_members(lease) if n != key)
 
 
 def record_full(lease: Optional[Mapping], member: str) -> bool:
     """True when `member` is not recorded and cannot be: MAX_MEMBERS are already."""
-    names = members_of(lease)
+    names = group_members(lease)
     return member_key(member) not in names and len(names) >= MAX_MEMBERS
 
 
@@ -306,7 +306,7 @@ def with_member(lease: Mapping, member: str, present: bool, owner: str = "") -> 
     """The Lease with `member` added to (present, owned by deployment resource `owner` when
     given) or taken off the recorded members, keeping its resourceVersion (optimistic
     concurrency); None when that changes nothing."""
-    key, names = member_key(member), set(members_of(lease))
+    key, names = member_key(member), set(group_members(lease))
     owners = _owners(lease)
     if present and owner and owners.get(key) != owner and (key in names or
                                                             len(names) < MAX_MEMBERS):

@@ -54,12 +54,12 @@ def lease(holder="", renewed=NOW, seconds=15, outcome=None):
     spec = {"leaseDurationSeconds": seconds, "renewTime": policy.micro_time(renewed)}
     if holder:
         spec["holderIdentity"] = holder
-    annotations = {policy.OUTCOME: outcome.encode()} if outcome else {}
+    annotations = {policy.ANSWER_ANNOTATION: outcome.encode()} if outcome else {}
     return {"metadata": {"annotations": annotations, "resourceVersion": "7"}, "spec": spec}
 
 
 def outcome(code=0, member_="0", generation="g1"):
-    return policy.Outcome(generation, code, ((ObjectRef("", "ConfigMap", "n", "c", "v1").to_dict(),
+    return policy.Answer(generation, code, ((ObjectRef("", "ConfigMap", "n", "c", "v1").to_dict(),
                                           "created"),), {"ip": "10.0.0.1"}, "",
                       f"{member_}@ctl-{member_}:42", "id")
 
@@ -96,20 +96,20 @@ def test_holder_identity_names_host_and_pid():
 
 def test_outcome_round_trip_and_release_frees_the_lease():
     out = outcome(code=6)
-    assert policy.Outcome.decode(out.encode()) == out
+    assert policy.Answer.decode(out.encode()) == out
     held = policy.acquire_body(None, "heat-x", "heat-k8s-hook", "s/1/app", policy.Holder("0", "h", 1),
                            "g1", 15, NOW)
     assert held["spec"]["holderIdentity"] == "0@h:1" and held["spec"]["leaseTransitions"] == 0
     freed = policy.release_body(dict(held, metadata=dict(held["metadata"], resourceVersion="9")), out)
-    assert "holderIdentity" not in freed["spec"] and policy.outcome_of(freed) == out
+    assert "holderIdentity" not in freed["spec"] and policy.answer_of(freed) == out
     assert freed["metadata"]["resourceVersion"] == "9"      # optimistic concurrency
     again = policy.acquire_body(freed, "heat-x", "heat-k8s-hook", "s/1/app", policy.Holder("1", "h", 2),
                             "g2", 15, NOW)
-    assert again["spec"]["leaseTransitions"] == 1 and policy.outcome_of(again) == out
+    assert again["spec"]["leaseTransitions"] == 1 and policy.answer_of(again) == out
 
 
 def test_delete_from_a_stack_the_application_moved_from_is_left_alone():
-    moved = policy.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
+    moved = policy.Answer("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
     assert policy.moved_from(lease(outcome=moved), "plain/1", "DELETE") == "group/2"
     assert policy.moved_from(lease(outcome=moved), "group/2", "DELETE") == ""
     assert policy.moved_from(lease(outcome=moved), "plain/1", "UPDATE") == ""
@@ -136,7 +136,7 @@ def test_describe_for_status():
     held = lease("0@h:1")
     held["metadata"]["annotations"][policy.GENERATION] = "g1"
     assert policy.describe(held, NOW) == "lease: held by 0@h:1 (applying generation g1)"
-    done = lease(outcome=policy.Outcome("g1", 0, applier="0@h:1", action="CREATE"))
+    done = lease(outcome=policy.Answer("g1", 0, applier="0@h:1", action="CREATE"))
     assert policy.describe(done, NOW) == "lease: free; generation g1 (CREATE) applied by 0@h:1, code 0"
     assert policy.describe(lease("0@h:1", renewed=NOW - 60), NOW) == \
         "lease: free (claim of 0@h:1 lapsed)"
@@ -150,24 +150,24 @@ def freed(members=(), member_="0", action="CREATE"):
                            policy.Holder(member_, "h", 1), "g1", 15, NOW)
     for name in members:
         held = policy.with_member(held, name, True) or held
-    return policy.release_body(held, policy.Outcome("g1", 0, applier=f"{member_}@h:1", action=action))
+    return policy.release_body(held, policy.Answer("g1", 0, applier=f"{member_}@h:1", action=action))
 
 
 def test_the_applier_is_recorded_on_release_and_its_delete_takes_it_off():
-    assert policy.members_of(freed()) == ("0",)
-    assert policy.members_of(freed(["1", "2"])) == ("0", "1", "2")
-    assert policy.members_of(freed(["0", "1"], action="DELETE")) == ("1",)
-    assert policy.members_of(freed(["0"], action="DELETE")) == ()
+    assert policy.group_members(freed()) == ("0",)
+    assert policy.group_members(freed(["1", "2"])) == ("0", "1", "2")
+    assert policy.group_members(freed(["0", "1"], action="DELETE")) == ("1",)
+    assert policy.group_members(freed(["0"], action="DELETE")) == ()
 
 
 def test_with_member_keeps_the_resource_version_and_writes_only_a_change():
     lease_ = dict(freed(), metadata=dict(freed()["metadata"], resourceVersion="9"))
     joined = policy.with_member(lease_, "1", True)
-    assert policy.members_of(joined) == ("0", "1") and joined["metadata"]["resourceVersion"] == "9"
-    assert policy.outcome_of(joined) == policy.outcome_of(lease_)          # nothing else touched
+    assert policy.group_members(joined) == ("0", "1") and joined["metadata"]["resourceVersion"] == "9"
+    assert policy.answer_of(joined) == policy.answer_of(lease_)          # nothing else touched
     assert policy.with_member(joined, "1", True) is None                # recorded: no write
     assert policy.with_member(lease_, "7", False) is None               # never recorded: no write
-    assert policy.members_of(policy.with_member(joined, "0", False)) == ("1",)
+    assert policy.group_members(policy.with_member(joined, "0", False)) == ("1",)
 
 
 @pytest.mark.parametrize("recorded,me,rest", [
@@ -181,10 +181,10 @@ def test_others_decide_whether_a_delete_leaves_or_deletes(recorded, me, rest):
 
 
 def test_a_lease_from_before_members_were_recorded_knows_its_applier():
-    legacy = lease(outcome=policy.Outcome("g1", 0, applier="0@h:1", action="UPDATE"))
+    legacy = lease(outcome=policy.Answer("g1", 0, applier="0@h:1", action="UPDATE"))
     assert policy.others(legacy, "2") == ("0",)        # an old group shrinks: 2 leaves it to 0
     assert policy.others(legacy, "0") == ()            # a plain deployment: deletes as before
-    gone = lease(outcome=policy.Outcome("g1", 0, applier="0@h:1", action="DELETE"))
+    gone = lease(outcome=policy.Answer("g1", 0, applier="0@h:1", action="DELETE"))
     assert policy.others(gone, "2") == ()
 
 
@@ -194,11 +194,11 @@ def test_the_record_is_bounded():
     assert len(policy.member_key(long)) == policy.MAX_MEMBER_CHARS
     assert policy.others(policy.with_member(freed(), long, True), long) == ("0",)
     full = freed([str(i) for i in range(1, policy.MAX_MEMBERS)])
-    assert len(policy.members_of(full)) == policy.MAX_MEMBERS
+    assert len(policy.group_members(full)) == policy.MAX_MEMBERS
     assert policy.record_full(full, "new") and not policy.record_full(full, "7")
     assert policy.with_member(full, "new", True) is None
     broken = dict(full, metadata=dict(full["metadata"], annotations={policy.MEMBERS: "{bad"}))
-    assert policy.members_of(broken) == ()
+    assert policy.group_members(broken) == ()
 
 
 def test_status_names_the_members():
@@ -287,13 +287,13 @@ def test_the_replacement_owns_the_application_and_the_old_delete_is_superseded()
     assert policy.superseded(lease_, "web", "owner-a", "DELETE") == ""        # the owner deletes
     replaced = policy.with_member(lease_, "web", True, "owner-b")              # already a member
     assert replaced is not None, "a new owner of a recorded member must be written"
-    assert policy.members_of(replaced) == ("web",)
+    assert policy.group_members(replaced) == ("web",)
     assert policy.superseded(replaced, "web", "owner-a", "DELETE") == "owner-b"
     assert policy.superseded(replaced, "web", "owner-b", "DELETE") == ""
     assert policy.superseded(replaced, "web", "owner-a", "UPDATE") == ""      # only a DELETE
     assert policy.with_member(replaced, "web", True, "owner-b") is None        # no change, no write
     gone = policy.with_member(replaced, "web", False)
-    assert policy.owner_of(gone, "web") == "" and policy.members_of(gone) == ()
+    assert policy.owner_of(gone, "web") == "" and policy.group_members(gone) == ()
 
 
 @pytest.mark.parametrize("recorded, owner", [("", "owner-a"), ("owner-a", ""), ("", "")])

@@ -54,7 +54,7 @@ def test_outcome_kept_while_members_stay_and_dropped_when_they_change():
     assert records.record("p", "id", REFS, None, outcome="proof") is False
     assert records.record("p", "id", REFS[:1], None) is True   # changed: the proof goes
     path = f"{records.parents}/p"
-    assert inventory.OUTCOME not in cluster.objects[path]["data"]
+    assert inventory.RECORD_KEY not in cluster.objects[path]["data"]
 
 
 def test_namespace_applied_only_when_missing():

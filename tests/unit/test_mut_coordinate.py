@@ -59,7 +59,7 @@ def applied_by_0() -> tuple:
     api = FakeApiServer()
     first, _, _ = run(member(0), api)
     assert first["deploy_status_code"] == 0, first
-    return api, policy.outcome_of(lease_of(api, member(0)))
+    return api, policy.answer_of(lease_of(api, member(0)))
 
 
 # -- a late member: check, then answer or apply -------------------------------------------------
@@ -73,7 +73,7 @@ def test_a_late_member_answers_from_the_appliers_success_and_writes_only_the_lea
     assert f"applied by member {done.applier} (generation {loaded(member(1)).generation}): " \
         "this member answers with its outcome and wrote nothing" in lines
     assert [w.split("?")[0] for w in writes] == [f"PUT {LEASES}/{done_name(api)}"]
-    assert policy.members_of(lease_of(api, member(1))) == ("0", "1")
+    assert policy.group_members(lease_of(api, member(1))) == ("0", "1")
 
 
 def done_name(api) -> str:
@@ -90,7 +90,7 @@ def test_a_late_member_applies_again_when_the_objects_changed():
     assert any(line.startswith(f"applied by this member, {me} ") for line in lines), lines
     assert any(w.startswith(f"PATCH {CM_PATH}?") for w in writes)
     assert api.objects[CM_PATH]["data"] == {"a": "1"}
-    assert policy.outcome_of(lease_of(api, member(1))).member == "1"
+    assert policy.answer_of(lease_of(api, member(1))).member == "1"
 
 
 def test_a_redelivery_to_the_applier_runs_with_nothing_to_write_and_no_claim():
@@ -100,7 +100,7 @@ def test_a_redelivery_to_the_applier_runs_with_nothing_to_write_and_no_claim():
     assert "applied: 1 unchanged" in lines
     assert not any("answers with its outcome" in line for line in lines)
     assert not any(w.startswith(f"POST {LEASES}") for w in writes)
-    assert policy.outcome_of(lease_of(api, member(0))) == done     # no new claim, no new record
+    assert policy.answer_of(lease_of(api, member(0))) == done     # no new claim, no new record
 
 
 # -- a follower: the holder's failure is its answer ----------------------------------------------
@@ -119,7 +119,7 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
     holder = "0@another-host.example:1"
     held = held_elsewhere(api, member(1), holder)
     error = "[phase: wait] ConfigMap/default/web: failed: broken on purpose"
-    failed = policy.Outcome(loaded(member(1)).generation, 6,
+    failed = policy.Answer(loaded(member(1)).generation, 6,
                         ((dict(apiVersion="v1", kind="ConfigMap", namespace="default",
                                name="web"), "created"),), {}, error, holder, "", "s/1", "CREATE")
 
@@ -140,7 +140,7 @@ def test_a_follower_answers_with_the_holders_failure_its_code_and_its_words():
     assert lines.count(f"member {holder} holds Lease {NAMESPACE}/{held['metadata']['name']}: "
                        "waiting for its outcome") == 1          # said once, however long
     assert not any(w.startswith(f"POST {LEASES}") for w in writes)   # no claim while it is held
-    assert policy.members_of(lease_of(api, member(1))) == ("0", "1")   # it answered: a member
+    assert policy.group_members(lease_of(api, member(1))) == ("0", "1")   # it answered: a member
     assert answer["deploy_stdout"] == "ConfigMap/default/web created\n"
     assert f"applied by member {holder} (generation {loaded(member(1)).generation}): this " \
         "member answers with its outcome and wrote nothing" in lines
@@ -156,7 +156,7 @@ def test_a_delete_with_other_members_recorded_leaves_the_application_to_them():
     assert answer["deploy_status_code"] == 0
     assert lines[-1] == "left application application/web; members 0 remain; objects kept"
     assert CM_PATH in api.objects
-    assert policy.members_of(lease_of(api, member(0))) == ("0",)
+    assert policy.group_members(lease_of(api, member(0))) == ("0",)
 
 
 def test_a_delete_from_a_stack_the_application_moved_from_keeps_it():
@@ -167,7 +167,7 @@ def test_a_delete_from_a_stack_the_application_moved_from_keeps_it():
     assert lines[-1] == "not deleted: application application/web was last applied from " \
         "stack s/1; left to it"
     assert CM_PATH in api.objects
-    assert policy.members_of(lease_of(api, member(0))) == ()        # gone from that stack for good
+    assert policy.group_members(lease_of(api, member(0))) == ()        # gone from that stack for good
 
 
 def test_a_delete_left_to_another_stack_that_lost_a_race_reads_again():
@@ -178,7 +178,7 @@ def test_a_delete_left_to_another_stack_that_lost_a_race_reads_again():
     answer, lines, _ = run(member(0, "DELETE", stack="s/9"), api)
     assert answer["deploy_status_code"] == 0, answer
     assert lines[-1].startswith("not deleted: application application/web was last applied")
-    assert policy.members_of(lease_of(api, member(0))) == ("1",)
+    assert policy.group_members(lease_of(api, member(0))) == ("1",)
 
 
 def test_a_replaced_resources_delete_keeps_the_objects():
@@ -217,7 +217,7 @@ def test_a_leave_that_lost_a_race_reads_the_lease_again_and_leaves():
     answer, lines, writes = run(member(1, "DELETE", {"group_delete": "last"}), api)
     assert answer["deploy_status_code"] == 0
     assert lines[-1] == "left application application/web; members 0, 2 remain; objects kept"
-    assert policy.members_of(lease_of(api, member(0))) == ("0", "2")
+    assert policy.group_members(lease_of(api, member(0))) == ("0", "2")
     # the update that lost (409), then the one on the Lease read again; nothing else
     assert [w.split("?")[0] for w in writes] == [f"PUT {LEASES}/{done_name(api)}"] * 2
 
@@ -233,7 +233,7 @@ def test_a_holder_on_this_host_whose_process_is_gone_is_taken_over_at_once():
     assert answer["deploy_status_code"] == 0, answer
     assert time.monotonic() - started < 3
     assert any(line.startswith(f"applied by this member, {policy.Holder.me('1')} ") for line in lines)
-    assert policy.outcome_of(lease_of(api, member(1))).member == "1"
+    assert policy.answer_of(lease_of(api, member(1))).member == "1"
 
 
 def test_following_past_the_deadline_names_the_holder_and_the_lease():
@@ -327,7 +327,7 @@ def test_a_late_member_that_lost_a_race_to_record_itself_reads_again_and_records
     api.races = 1
     answer, lines, writes = run(member(1), api)
     assert answer["deploy_status_code"] == 0
-    assert policy.members_of(lease_of(api, member(1))) == ("0", "1")
+    assert policy.group_members(lease_of(api, member(1))) == ("0", "1")
     assert len(writes) == 2 and all(w.startswith(f"PUT {LEASES}/") for w in writes)
 
 
@@ -408,7 +408,7 @@ def test_the_record_names_the_appliers_deployment_action_and_no_error():
     api = FakeApiServer()
     dep = dict(member(0), id="deployment-id-0")
     run(dep, api)
-    done = policy.outcome_of(lease_of(api, dep))
+    done = policy.answer_of(lease_of(api, dep))
     assert (done.deployment_id, done.action, done.stack, done.error, done.code) == \
         ("deployment-id-0", "CREATE", "s/1", "", 0)
 
@@ -420,7 +420,7 @@ def test_a_failed_run_records_its_code_and_its_error_line():
         "default}\n"
     answer, lines, _ = run(dep, api)
     assert answer["deploy_status_code"] not in (0, 70), answer
-    done = policy.outcome_of(lease_of(api, dep))
+    done = policy.answer_of(lease_of(api, dep))
     assert done.code == answer["deploy_status_code"]
     assert f"ERROR: {done.error}" == lines[-1]
 
@@ -493,7 +493,7 @@ class ReleaseRefusedApiServer(FakeApiServer):
     def request_full(self, method, path, query=None, body=None, content_type=None,
                      timeout=30.0, **kw):
         if method == "PUT" and path.startswith(LEASES) and \
-                policy.OUTCOME in ((body or {}).get("metadata") or {}).get("annotations", {}):
+                policy.ANSWER_ANNOTATION in ((body or {}).get("metadata") or {}).get("annotations", {}):
             raise ApiError(500, "InternalError", "etcd is away")
         return super().request_full(method, path, query, body, content_type, timeout, **kw)
 
@@ -519,7 +519,7 @@ def test_a_member_following_its_own_earlier_claim_checks_rather_than_answers():
     api = FakeApiServer()
     holder = "0@another-host.example:1"
     held = held_elsewhere(api, member(0), holder)
-    done = policy.Outcome(loaded(member(0)).generation, 0, (), {}, "", holder, "", "s/1", "CREATE")
+    done = policy.Answer(loaded(member(0)).generation, 0, (), {}, "", holder, "", "s/1", "CREATE")
 
     def release_later():
         time.sleep(0.5)
@@ -595,7 +595,7 @@ def test_a_lease_created_by_another_member_meanwhile_is_read_again_not_created_a
     freed = policy.release_body(
         policy.acquire_body(None, parent_name(d.slug), NAMESPACE, d.identity,
                         policy.Holder("0", "another-host.example", 1), "older", 15, time.time()),
-        policy.Outcome("older", 0, applier="0@another-host.example:1", stack="s/1",
+        policy.Answer("older", 0, applier="0@another-host.example:1", stack="s/1",
                    action="CREATE"))
     api = CreatedMeanwhileApiServer(freed)
     answer, lines, writes = run(member(1), api)
@@ -605,4 +605,4 @@ def test_a_lease_created_by_another_member_meanwhile_is_read_again_not_created_a
     # the other member's create, its own (a 409), then its claim as an update of the Lease read
     assert lease_writes[:3] == [f"POST {LEASES}", f"POST {LEASES}",
                                 f"PUT {LEASES}/{parent_name(d.slug)}"]
-    assert policy.outcome_of(lease_of(api, member(1))).member == "1"
+    assert policy.answer_of(lease_of(api, member(1))).member == "1"

@@ -20,7 +20,7 @@ def lease(holder="", spec=None, outcome=None, annotations=None, version="7"):
         spec["holderIdentity"] = holder
     notes = dict(annotations or {})
     if outcome is not None:
-        notes[policy.OUTCOME] = outcome.encode()
+        notes[policy.ANSWER_ANNOTATION] = outcome.encode()
     return {"metadata": {"name": "heat-x", "annotations": notes, "resourceVersion": version},
             "spec": spec}
 
@@ -86,29 +86,29 @@ def test_nobody_holds_a_lease_without_a_holder_or_a_time():
 # -- the outcome -------------------------------------------------------------------------------
 
 def test_a_failures_error_line_survives_the_record():
-    failed = policy.Outcome("g", 6, error="ERROR [phase: wait] web: CrashLoopBackOff",
+    failed = policy.Answer("g", 6, error="ERROR [phase: wait] web: CrashLoopBackOff",
                         applier="0@h:1", deployment_id="id-0", stack="s/1", action="CREATE")
-    assert policy.Outcome.decode(failed.encode()) == failed
-    assert policy.outcome_of(lease(outcome=failed)).error == failed.error
+    assert policy.Answer.decode(failed.encode()) == failed
+    assert policy.answer_of(lease(outcome=failed)).error == failed.error
 
 
 def test_an_outcome_missing_its_optional_fields_decodes_them_empty():
-    decoded = policy.Outcome.decode('{"generation": "g", "code": 0}')
-    assert decoded == policy.Outcome("g", 0)
+    decoded = policy.Answer.decode('{"generation": "g", "code": 0}')
+    assert decoded == policy.Answer("g", 0)
     assert (decoded.applier, decoded.deployment_id, decoded.member) == ("", "", "")
 
 
 # -- where a DELETE leaves the application ----------------------------------------------------
 
 def test_moved_from_needs_a_recorded_stack_and_this_runs_stack():
-    applied = policy.Outcome("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
+    applied = policy.Answer("g", 0, applier="0@h:1", stack="group/2", action="UPDATE")
     assert policy.moved_from(lease(outcome=applied), "", "DELETE") == ""
     assert policy.moved_from(lease("0@h:1"), "plain/1", "DELETE") == ""     # no outcome recorded
     assert policy.moved_from(None, "plain/1", "DELETE") == ""
 
 
 def test_an_application_deleted_from_another_stack_has_not_moved():
-    deleted = policy.Outcome("g", 0, applier="0@h:1", stack="group/2", action="DELETE")
+    deleted = policy.Answer("g", 0, applier="0@h:1", stack="group/2", action="DELETE")
     assert policy.moved_from(lease(outcome=deleted), "plain/1", "DELETE") == ""
 
 
@@ -134,7 +134,7 @@ def test_renew_keeps_the_metadata_and_its_resource_version():
 
 
 def test_a_follower_answers_with_the_appliers_outcome_and_name():
-    done = policy.Outcome("g", 6, error="ERROR x", applier="0@h:1", action="CREATE")
+    done = policy.Answer("g", 6, error="ERROR x", applier="0@h:1", action="CREATE")
     decision = policy.decide(lease(outcome=done), "g", "1", NOW, True)
     assert decision == policy.Decision(policy.Move.ANSWER, "0@h:1", done)
 
@@ -145,7 +145,7 @@ def test_a_free_lease_has_no_holder_to_name():
 
 
 def test_a_late_member_checks_naming_the_applier():
-    done = policy.Outcome("g", 0, applier="0@h:1", action="CREATE")
+    done = policy.Answer("g", 0, applier="0@h:1", action="CREATE")
     assert policy.decide(lease(outcome=done), "g", "1", NOW, False) == \
         policy.Decision(policy.Move.CHECK, "0@h:1", done)
 
@@ -222,10 +222,10 @@ def test_a_claim_names_the_lease_its_generation_and_identity():
     assert claimed["metadata"] == {"name": "heat-x", "namespace": "records", "annotations": {
         policy.GENERATION: "g7", policy.IDENTITY: "s/1/app"}}
     assert policy.describe(claimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
-    done = policy.Outcome("g6", 0, applier="0@h:1", action="CREATE")
+    done = policy.Answer("g6", 0, applier="0@h:1", action="CREATE")
     reclaimed = policy.acquire_body(lease(outcome=done), "heat-x", "records", "s/1/app",
                                 policy.Holder("1", "h", 2), "g7", 15, NOW)
-    assert reclaimed["metadata"]["annotations"] == {policy.OUTCOME: done.encode(), policy.GENERATION: "g7",
+    assert reclaimed["metadata"]["annotations"] == {policy.ANSWER_ANNOTATION: done.encode(), policy.GENERATION: "g7",
                                                     policy.IDENTITY: "s/1/app"}
     assert policy.describe(reclaimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
 
@@ -247,8 +247,8 @@ def test_the_record_keeps_at_most_max_record_lines_changes():
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "n", "name": "c"}
 
     def kept(n):
-        out = policy.Outcome("g", 0, tuple((dict(ref, name=f"c{i}"), "created") for i in range(n)))
-        return policy.Outcome.decode(out.encode()).changes
+        out = policy.Answer("g", 0, tuple((dict(ref, name=f"c{i}"), "created") for i in range(n)))
+        return policy.Answer.decode(out.encode()).changes
     assert len(kept(policy.MAX_RECORD_LINES)) == policy.MAX_RECORD_LINES
     cut = kept(policy.MAX_RECORD_LINES + 1)
     assert len(cut) == policy.MAX_RECORD_LINES and cut[-1][0]["name"] == f"c{policy.MAX_RECORD_LINES - 1}"
@@ -258,16 +258,16 @@ def test_release_frees_the_claim_and_keeps_the_rest():
     held = policy.acquire_body(None, "heat-x", "records", "s/1/app", policy.Holder("0", "h", 1), "g", 15,
                            NOW)
     held["metadata"]["resourceVersion"] = "9"
-    done = policy.Outcome("g", 0, applier="0@h:1", action="CREATE")
+    done = policy.Answer("g", 0, applier="0@h:1", action="CREATE")
     freed = policy.release_body(held, done)
     assert freed["spec"] == {k: v for k, v in held["spec"].items() if k != "holderIdentity"}
     assert (freed["apiVersion"], freed["kind"]) == ("coordination.k8s.io/v1", "Lease")
     assert freed["metadata"]["resourceVersion"] == "9"
     assert freed["metadata"]["annotations"][policy.GENERATION] == "g"
-    assert policy.outcome_of(freed) == done and policy.members_of(freed) == ("0",)
+    assert policy.answer_of(freed) == done and policy.group_members(freed) == ("0",)
     assert policy.describe(freed, NOW) == "lease: free; generation g (CREATE) applied by 0@h:1, code 0"
-    gone = policy.release_body(held, policy.Outcome("g", 0, applier="0@h:1", action="DELETE"))
-    assert policy.members_of(gone) == () and policy.outcome_of(gone).action == "DELETE"
+    gone = policy.release_body(held, policy.Answer("g", 0, applier="0@h:1", action="DELETE"))
+    assert policy.group_members(gone) == () and policy.answer_of(gone).action == "DELETE"
 
 
 def test_a_member_name_is_kept_whole_up_to_the_limit_then_cut_with_a_hash():
@@ -287,20 +287,20 @@ def with_members_annotation(text):
 
 
 def test_members_are_sorted_unique_non_empty_names():
-    assert policy.members_of(with_members_annotation('["b", "a", "b", "", 7, null]')) == ("a", "b")
-    assert policy.members_of(with_members_annotation('{"a": 1}')) == ()
-    assert policy.members_of(with_members_annotation("")) == ()
-    assert policy.members_of(None) == ()
+    assert policy.group_members(with_members_annotation('["b", "a", "b", "", 7, null]')) == ("a", "b")
+    assert policy.group_members(with_members_annotation('{"a": 1}')) == ()
+    assert policy.group_members(with_members_annotation("")) == ()
+    assert policy.group_members(None) == ()
 
 
 def test_a_legacy_lease_knows_its_applier_unless_it_deleted():
-    applied = policy.Outcome("g", 0, applier="0@h:1", action="UPDATE")
-    assert policy.members_of(lease(outcome=applied)) == ("0",)
-    assert policy.members_of(lease(outcome=policy.Outcome("g", 0, applier="0@h:1", action="DELETE"))) == ()
-    assert policy.members_of(lease(outcome=policy.Outcome("g", 0, applier="junk", action="UPDATE"))) == ()
+    applied = policy.Answer("g", 0, applier="0@h:1", action="UPDATE")
+    assert policy.group_members(lease(outcome=applied)) == ("0",)
+    assert policy.group_members(lease(outcome=policy.Answer("g", 0, applier="0@h:1", action="DELETE"))) == ()
+    assert policy.group_members(lease(outcome=policy.Answer("g", 0, applier="junk", action="UPDATE"))) == ()
     long = "w" * (policy.MAX_MEMBER_CHARS + 5)
-    legacy = lease(outcome=policy.Outcome("g", 0, applier=f"{long}@h:1", action="UPDATE"))
-    assert policy.members_of(legacy) == (policy.member_key(long),)
+    legacy = lease(outcome=policy.Answer("g", 0, applier=f"{long}@h:1", action="UPDATE"))
+    assert policy.group_members(legacy) == (policy.member_key(long),)
     assert policy.others(legacy, long) == ()
 
 
@@ -317,21 +317,21 @@ def test_owners_are_read_only_from_a_map_of_strings():
 def test_with_member_adds_and_removes_with_its_owner():
     base = lease(annotations={policy.MEMBERS: '["0"]', policy.OWNERS: '{"0": "a0"}'})
     added = policy.with_member(base, "1", True, "a1")
-    assert policy.members_of(added) == ("0", "1")
+    assert policy.group_members(added) == ("0", "1")
     assert policy.owner_of(added, "1") == "a1" and policy.owner_of(added, "0") == "a0"
     assert added["metadata"]["resourceVersion"] == "7"
     assert {k: v for k, v in added.items() if k != "metadata"} == \
         {k: v for k, v in base.items() if k != "metadata"}          # the claim itself kept
     removed = policy.with_member(added, "0", False)
-    assert policy.members_of(removed) == ("1",) and policy.owner_of(removed, "0") == ""
+    assert policy.group_members(removed) == ("1",) and policy.owner_of(removed, "0") == ""
     assert policy.with_member(removed, "1", True, "a1") is None      # nothing changes: no write
     plain = lease(annotations={policy.MEMBERS: '["0"]'})
     joined = policy.with_member(plain, "1", True)                    # no owner: none recorded
     assert policy.OWNERS not in joined["metadata"]["annotations"]
-    assert policy.members_of(joined) == ("0", "1")
+    assert policy.group_members(joined) == ("0", "1")
     owned_off = policy.with_member(base, "0", False)                 # the last owner leaves
     assert owned_off["metadata"]["annotations"][policy.OWNERS] == "{}"
-    assert policy.members_of(owned_off) == ()
+    assert policy.group_members(owned_off) == ()
 
 
 def test_a_full_record_takes_no_new_owner_or_member():
@@ -340,7 +340,7 @@ def test_a_full_record_takes_no_new_owner_or_member():
     assert policy.with_member(full, "new", True, "o") is None
     assert policy.owner_of(policy.with_member(full, "0", True, "o0"), "0") == "o0"   # a recorded one may
     one_short = lease(annotations={policy.MEMBERS: json.dumps(names[1:])})
-    assert policy.members_of(policy.with_member(one_short, "new", True, "o")) == tuple(
+    assert policy.group_members(policy.with_member(one_short, "new", True, "o")) == tuple(
         sorted(names[1:] + ["new"]))
 
 

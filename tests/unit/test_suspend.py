@@ -132,7 +132,7 @@ def test_record_set_kept_and_removed_without_losing_other_keys():
     assert records.record_suspended("p", text) is False             # unchanged: not written
     path = f"{records.parents}/p"
     data = cluster.objects[path]["data"]
-    assert data[inventory.SUSPENDED] == text and data[inventory.OUTCOME] == "proof"
+    assert data[inventory.SUSPENDED] == text and data[inventory.RECORD_KEY] == "proof"
     assert set(inventory.members_of(cluster.objects[path])) == {DEP, CM}
     assert inventory.judge_options(cluster.objects[path]) == {"wait_rules": {}}
     writes = len(cluster.writes)
