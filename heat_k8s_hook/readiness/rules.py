@@ -701,13 +701,14 @@ def pod_failure(pod: Mapping, now: datetime, unschedulable_grace: float = 15.0) 
 #
 # Kubernetes links a pod to its workload by the pod's *controller* ownerReference: the
 # StatefulSet, DaemonSet, Job or ReplicaSet that made it. Two kinds own pods one step removed:
-# a Deployment owns the pods of its ReplicaSets, named `<deployment>-<pod-template-hash>`, whose
-# pods carry a pod-template-hash label, and a CronJob owns its Jobs (its pods are the Jobs' pods; the
-# same rule links the CronJob to each Job). The reference's uid decides when both sides carry
-# one (a workload deleted and created again under the same name owns none of the old pods); its
-# kind and name decide otherwise (a manifest before its first apply, an offline dump). A pod no
-# controller claims yet is the one the workload's label selector would adopt (the controllers'
-# own adoption rule; a Job without a selector is matched by its `job-name` label).
+# a Deployment owns the pods of its ReplicaSets, named `<deployment>-<pod-template-hash>`,
+# whose pods carry a pod-template-hash label, and a CronJob owns its Jobs (its pods are the
+# Jobs' pods; the same rule links the CronJob to each Job). The reference's uid decides when
+# both sides carry one (a workload deleted and created again under the same name owns none of
+# the old pods); its kind and name decide otherwise (a manifest before its first apply, an
+# offline dump). A pod no controller claims yet is the one the workload's label selector would
+# adopt (the controllers' own adoption rule; a Job without a selector is matched by its
+# `job-name` label).
 #
 # `selects` (the per-kind pod rules), `judge.last_warning` (which events are a workload's) and
 # the watch store's pod index (`pod_owners`, filtered by `owns`) all come from here, so they
@@ -842,7 +843,7 @@ def _labels(obj: Mapping) -> Mapping:
 
 
 def selects(workload: Mapping, pod: Mapping) -> bool:
-    """Whether this pod belongs to the workload (a Pod: itself), by `owners.owns`, the one
+    """Whether this pod belongs to the workload (a Pod: itself), by `owns` above, the one
     rule the judge and the watch store also use; the namespaces must agree."""
     if not isinstance(workload, Mapping) or not isinstance(pod, Mapping):
         return False

@@ -70,8 +70,8 @@ RS_OF = ("apps/v1", "ReplicaSet")
 CASES = [
     # (case, workload, pod, owned)
     ("deployment: the pod of its current ReplicaSet", DEPLOY,
-     pod("web-7c9d4-a", RS_OF + ("web-7c9d4", "u-rs1"), {"app": "web", "pod-template-hash": "7c9d4"}),
-     True),
+     pod("web-7c9d4-a", RS_OF + ("web-7c9d4", "u-rs1"),
+         {"app": "web", "pod-template-hash": "7c9d4"}), True),
     ("deployment: the pod of an older ReplicaSet (still its own)", DEPLOY,
      pod("web-55f6-b", RS_OF + ("web-55f6", "u-rs0"), {"app": "web", "pod-template-hash": "55f6"}),
      True),
@@ -99,8 +99,8 @@ CASES = [
     ("bare replicaset: its pod", RS,
      pod("cache-k2", RS_OF + ("cache", "u-cache"), {"app": "cache"}), True),
     ("bare replicaset: a Deployment's ReplicaSet's pod", RS,
-     pod("web-7c9d4-a", RS_OF + ("web-7c9d4", "u-rs1"), {"app": "cache", "pod-template-hash": "7c9d4"}),
-     False),
+     pod("web-7c9d4-a", RS_OF + ("web-7c9d4", "u-rs1"),
+         {"app": "cache", "pod-template-hash": "7c9d4"}), False),
 ]
 
 
