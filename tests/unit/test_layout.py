@@ -57,7 +57,7 @@ PURE = {"errors.py", "names.py", "objects.py", "schema.py", "timestamps.py",
         "config/keystone_settings.py", "config/settings.py",   # (settings: reads its one file)
         "engine/plan.py", "engine/drift.py", "engine/steps.py", "engine/inventory.py",
         "engine/diff.py", "engine/suspend.py", "engine/absence.py",
-        "ha/policy.py", "readiness/rules.py", "readiness/judge.py",
+        "ha/policy.py", "readiness/rules.py", "readiness/judge.py", "readiness/store.py",
         "result/events.py", "result/report.py", "tokenreview/mapping.py"}
 IO_LIBRARIES = {"kubernetes", "urllib3", "http", "socket", "ssl", "subprocess", "keystoneauth1",
                 "requests", "select"}

@@ -225,7 +225,8 @@ def test_a_claim_names_the_lease_its_generation_and_identity():
     done = policy.Answer("g6", 0, applier="0@h:1", action="CREATE")
     reclaimed = policy.acquire_body(lease(outcome=done), "heat-x", "records", "s/1/app",
                                 policy.Holder("1", "h", 2), "g7", 15, NOW)
-    assert reclaimed["metadata"]["annotations"] == {policy.ANSWER_ANNOTATION: done.encode(), policy.GENERATION: "g7",
+    assert reclaimed["metadata"]["annotations"] == {policy.ANSWER_ANNOTATION: done.encode(),
+                                                    policy.GENERATION: "g7",
                                                     policy.IDENTITY: "s/1/app"}
     assert policy.describe(reclaimed, NOW) == "lease: held by 1@h:2 (applying generation g7)"
 
