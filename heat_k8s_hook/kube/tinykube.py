@@ -32,7 +32,9 @@ class Connection:
     """One TLS socket and what was read from it but not consumed yet."""
 
     def __init__(self, endpoint: Endpoint, tls: ssl.SSLContext, timeout: float):
-        raw = socket.create_connection((endpoint.hostname, endpoint.port), timeout=timeout)
+        raw = socket.create_connection((endpoint.hostname, endpoint.port),
+                                       timeout=min(5.0, timeout))   # as urllib3's connect
+        raw.settimeout(timeout)
         try:
             self.sock = tls.wrap_socket(raw, server_hostname=endpoint.server_name)
         except BaseException:
@@ -104,13 +106,14 @@ class Connection:
 
 
 class SocketTransport(Transport):
-    """The standard library's transport; thread-safe (a connection per request in flight)."""
+    """The standard library's transport; thread-safe (a connection per request in flight, at
+    most `size` idle ones kept, as urllib3's pool keeps `maxsize`)."""
 
-    def __init__(self, endpoint: Endpoint, timeout: float = 30.0):
+    def __init__(self, endpoint: Endpoint, size: int = 8):
         url_scheme = endpoint.server.split(":", 1)[0]
         if url_scheme != "https" or endpoint.proxy:
             raise Unsupported("not an https server reached directly")
-        self.endpoint, self.timeout = endpoint, timeout
+        self.endpoint, self.size = endpoint, int(size)
         self._tls = endpoint.tls()
         self._idle: list = []
         self._lock = threading.Lock()
@@ -163,9 +166,10 @@ class SocketTransport(Transport):
     def _release(self, conn: Connection) -> None:
         if conn.reusable and not conn.buf:
             with self._lock:
-                self._idle.append(conn)
-        else:
-            conn.close()
+                if len(self._idle) < self.size:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     def close(self) -> None:
         with self._lock:
@@ -215,7 +219,7 @@ class Client:
     kept alive (bench/ideal.py uses it too)."""
 
     def __init__(self, path: str, context: Optional[str], timeout: float = 3.0):
-        self.transport = SocketTransport(read(path, context), timeout)
+        self.transport = SocketTransport(read(path, context), 1)
         self.timeout = timeout
 
     def close(self) -> None:

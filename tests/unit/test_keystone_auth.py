@@ -8,7 +8,7 @@ test went red; with `self.mask([token])` removed from `token`, the masking test 
 with `connector`'s `early.prefetch()` left out, the fetched-once-in-a-thread test went red; with
 the prefetch's error not re-raised by `token`, the prefetch-failure test went red (asked twice);
 with the `kubernetes` Configuration back in `configuration`, the no-kubernetes and the PEM tests
-went red.
+went red (issue 25: `configuration` now yields the one config type, kubeconfig.Endpoint).
 """
 from __future__ import annotations
 
@@ -282,8 +282,9 @@ def test_a_prefetch_failure_is_raised_by_the_runs_first_token(monkeypatch):
 
 
 def test_the_cluster_client_carries_the_token_without_importing_kubernetes(tmp_path):
-    """Issue 27: Keystone mode's Cluster is built from a BearerConfiguration (no `kubernetes`
-    import, 0.3 s of a quiet run); every request carries the current token."""
+    """Issue 27: Keystone mode's Cluster is built from a kubeconfig.Endpoint whose token is
+    asked on every request (no `kubernetes` import, 0.3 s of a quiet run); every request
+    carries the current token."""
     import subprocess
     import sys
     import textwrap
