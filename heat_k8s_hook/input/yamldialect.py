@@ -13,7 +13,11 @@
 - Error messages carry a line, a column and a fixed phrase; never a token of the input, which
   may hold a password that a template put there with `str_replace`.
 
-Parsing runs in libyaml (C) when available; composing is PyYAML's, extended to count as it goes.
+Parsing runs in libyaml (C) when available. Composing runs in libyaml too when the text cannot
+nest deeper than its recursion allows (`_depth_bound`), the limits then counted on the node tree
+afterwards (`_Tally`); anything that tree refuses or cannot tell is read again by PyYAML's
+composer, extended to count as it goes, which says why in its words: results and messages are
+those of the pure-Python path (tests/unit/test_yamlfast.py compares the two).
 """
 from __future__ import annotations
 
@@ -28,11 +32,15 @@ from yaml.nodes import MappingNode, ScalarNode
 from yaml.resolver import Resolver
 
 from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.input import yamlfast
 from heat_k8s_hook.input.limits import LimitExceeded, Limits
+from heat_k8s_hook.input.yamlfast import encodable as _encodable
 
 try:
     from yaml.cyaml import CParser as _Parser
+    _CParser = _Parser
 except ImportError:  # pragma: no cover - PyYAML without libyaml
+    _CParser = None
     from yaml.parser import Parser as _Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
@@ -216,12 +224,29 @@ class _Loader(Composer, _Parser, _Constructor, _Resolver):
         return node
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+if _CParser is not None:
+    class _CLoader(_CParser, _Constructor, _Resolver):
+        """libyaml's parser and composer; plain scalars resolved once per distinct text."""
+
+        def __init__(self, stream: str):
+            _CParser.__init__(self, stream)
+            _Constructor.__init__(self)
+            _Resolver.__init__(self)
+            self.tags: dict = {}
+
+        def descend_resolver(self, parent, index):  # no path resolvers: nothing to track
+            return None
+
+        def ascend_resolver(self):
+            return None
+
+        def resolve(self, kind, value, implicit):
+            if kind is not ScalarNode:
+                return super().resolve(kind, value, implicit)
+            tag = self.tags.get((value, implicit))
+            if tag is None:
+                tag = self.tags[(value, implicit)] = super().resolve(kind, value, implicit)
+            return tag
 
 
 def _phrase(exc: yaml.YAMLError) -> str:
@@ -247,6 +272,9 @@ def _where(exc: yaml.YAMLError, text: str) -> str:
 
 def load_documents(text: str, what: str = "config", limits: Limits = Limits()) -> list:
     """All documents of a YAML stream in our dialect; InvalidInput names only line and column."""
+    fast = yamlfast.documents(text, limits, _CLoader if _CParser is not None else None)
+    if fast is not None:
+        return fast
     try:
         loader = _Loader(text, limits, what)
     except UnicodeEncodeError:  # libyaml takes UTF-8: a lone surrogate cannot be encoded
