@@ -21,6 +21,7 @@ those of the pure-Python path (tests/unit/test_yamlfast.py compares the two).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -226,27 +227,20 @@ class _Loader(Composer, _Parser, _Constructor, _Resolver):
 
 if _CParser is not None:
     class _CLoader(_CParser, _Constructor, _Resolver):
-        """libyaml's parser and composer; plain scalars resolved once per distinct text."""
+        """libyaml's parser and composer; a tag resolved once per distinct (kind, text, style):
+        the cache is functools' (in C), so a repeated key or value costs no Python call."""
 
         def __init__(self, stream: str):
             _CParser.__init__(self, stream)
             _Constructor.__init__(self)
             _Resolver.__init__(self)
-            self.tags: dict = {}
+            self.resolve = functools.lru_cache(maxsize=None)(super().resolve)
 
         def descend_resolver(self, parent, index):  # no path resolvers: nothing to track
             return None
 
         def ascend_resolver(self):
             return None
-
-        def resolve(self, kind, value, implicit):
-            if kind is not ScalarNode:
-                return super().resolve(kind, value, implicit)
-            tag = self.tags.get((value, implicit))
-            if tag is None:
-                tag = self.tags[(value, implicit)] = super().resolve(kind, value, implicit)
-            return tag
 
 
 def _phrase(exc: yaml.YAMLError) -> str:
