@@ -40,17 +40,17 @@ from heat_k8s_hook.input.yamlfast import encodable as _encodable
 try:
     from yaml.cyaml import CParser as _Parser
     _CParser = _Parser
-except ImportError:  # pragma: no cover - PyYAML without libyaml
+except ImportError:  # PyYAML without libyaml (tests/unit/test_yamlfast.py runs it so)
     _CParser = None
-    from yaml.parser import Parser as _Parser
+    from yaml.parser import Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Parser(Reader, Scanner, _Parser):  # type: ignore[no-redef]
+    class _Parser(Reader, Scanner, Parser):  # type: ignore[no-redef]
         def __init__(self, stream):
             Reader.__init__(self, stream)
             Scanner.__init__(self)
-            _Parser.__init__(self)
+            Parser.__init__(self)
 
 _TAG = "tag:yaml.org,2002:"
 _INT = re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"

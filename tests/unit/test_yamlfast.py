@@ -5,9 +5,14 @@ limits, on the real manifests corpus, the fuzzer's hostile texts and generated o
 Checked that it can fail (each broken on purpose, tests red, restored): `_Tally` no longer
 counting an alias as its anchor's expansion (the bombs passed under tight limits); the
 resolver cache keyed on the text alone (`'1'` and `1` the same tag); `_depth_bound` without
-the line's leading '-' (the fuzzer's 30,000 nested `- ` crashed the process).
+the line's leading '-' (the fuzzer's 30,000 nested `- ` crashed the process). Without libyaml
+yamldialect's pure-Python parser class called its own __init__ (a TypeError on every config):
+`test_without_libyaml_the_same_documents` was red until that was fixed.
 """
+import json
 import pathlib
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -102,3 +107,24 @@ def test_generated_same_answer(text):
     for limits in (Limits(), TIGHT):
         fast, slow = both(text, limits)
         assert fast == slow
+
+
+NO_LIBYAML = """
+import json, sys
+sys.modules["yaml._yaml"] = None  # PyYAML as installed without libyaml
+import yaml
+from heat_k8s_hook.input import yamldialect
+assert not yaml.__with_libyaml__ and yamldialect._CParser is None
+print(json.dumps([yamldialect.load_documents(open(p).read()) for p in sys.argv[1:]]))
+"""
+
+
+def test_without_libyaml_the_same_documents():
+    """PyYAML without libyaml (its pure-Python parser, no fast path) reads the corpus alike."""
+    paths = [str(p) for p in sorted(CORPUS.glob("*.yaml")) if p.stat().st_size < 100_000]
+    assert len(paths) >= 5, f"corpus missing at {CORPUS}"
+    done = subprocess.run([sys.executable, "-c", NO_LIBYAML, *paths], capture_output=True,
+                          text=True, timeout=300, cwd=pathlib.Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = [yamldialect.load_documents(pathlib.Path(p).read_text()) for p in paths]
+    assert json.loads(done.stdout) == json.loads(json.dumps(expected))
