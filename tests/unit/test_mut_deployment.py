@@ -9,6 +9,7 @@ import pytest
 
 from heat_k8s_hook.errors import InvalidInput
 from heat_k8s_hook.input.deployment import (
+    ACTIONS,
     KNOWN_OPTIONS,
     Options,
     decode_input,
@@ -135,6 +136,94 @@ def test_a_comma_delimited_list_in_json_keeps_its_commas():
 def dep(inputs: list) -> dict:
     return {"id": "abc", "name": "d1", "group": "kubectl", "config": "", "options": None,
             "inputs": inputs, "outputs": []}
+
+
+def refused_deployment(raw) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        parse_deployment(raw)
+    return str(caught.value)
+
+
+def test_a_deployment_that_is_not_an_object_or_has_no_input_list_is_refused():
+    assert refused_deployment([]) == "deployment: expected a JSON object, got list"
+    assert refused_deployment(dict(dep([]), inputs="x")) == "deployment: inputs must be a list"
+    assert refused_deployment(dict(dep([]), outputs="x")) == "deployment: outputs must be a list"
+
+
+def test_an_input_without_a_name_is_refused_by_its_position():
+    assert refused_deployment(dep(["x"])) == "deployment: input 1 has no name"
+    assert refused_deployment(dep([{"name": "a", "value": 1}, {"value": 1}])) == \
+        "deployment: input 2 has no name"
+
+
+def full(**changes) -> dict:
+    raw = {"id": "abc", "name": "d1", "group": "other", "config": {"k": [1]},
+           "options": {"prune": False},
+           "inputs": [{"name": "deploy_action", "value": "update"},
+                      {"name": "deploy_stack_id", "value": "st/1"},
+                      {"name": "deploy_resource_name", "value": "res"},
+                      {"name": "deploy_server_id", "value": "srv"},
+                      {"name": "n", "type": "Number", "value": "5"},
+                      {"name": "s", "value": "x"}],
+           "outputs": [{"name": "ip"}, "junk", {"name": 5}, {"description": "no name"}]}
+    raw.update(changes)
+    return raw
+
+
+def test_every_field_of_a_deployment_is_read():
+    d = parse_deployment(full())
+    assert (d.id, d.name, d.group, d.action, d.config) == ("abc", "d1", "other", "UPDATE",
+                                                           {"k": [1]})
+    assert d.options == Options(prune=False)
+    assert d.inputs == {"deploy_action": "update", "deploy_stack_id": "st/1",
+                        "deploy_resource_name": "res", "deploy_server_id": "srv", "n": 5,
+                        "s": "x"}
+    assert d.input_types == {"deploy_action": "String", "deploy_stack_id": "String",
+                             "deploy_resource_name": "String", "deploy_server_id": "String",
+                             "n": "Number", "s": "String"}
+    assert d.declared_outputs == ("ip",)
+    assert (d.stack_id, d.resource_name, d.server_id) == ("st/1", "res", "srv")
+
+
+def test_a_deployment_without_deploy_inputs_or_group_takes_the_defaults():
+    d = parse_deployment(dep([]))
+    assert (d.group, d.action, d.stack_id, d.resource_name, d.server_id) == (
+        "kubectl", "CREATE", "", "", "")
+    assert parse_deployment(dict(dep([]), group=None)).group == "kubectl"
+
+
+def test_the_generation_follows_config_options_user_inputs_and_action_only():
+    base = parse_deployment(full()).generation
+    assert parse_deployment(full(id="other-id")).generation == base
+    member = full()
+    member["inputs"] = [dict(i, value="srv-2") if i["name"] == "deploy_server_id" else i
+                        for i in member["inputs"]]
+    assert parse_deployment(member).generation == base     # per-member inputs: shared
+    changed = [full(config={"k": [2]}), full(options={"prune": True})]
+    other_input = full()
+    other_input["inputs"] = [dict(i, value="y") if i["name"] == "s" else i
+                             for i in other_input["inputs"]]
+    created = full()
+    created["inputs"] = [dict(i, value="CREATE") if i["name"] == "deploy_action" else i
+                         for i in created["inputs"]]
+    for raw in changed + [other_input, created]:
+        assert parse_deployment(raw).generation != base
+
+
+def test_an_action_that_is_not_known_or_not_text_is_refused_with_the_known_ones():
+    for bad in ("nope", 5):
+        assert refused_deployment(dep([{"name": "deploy_action", "value": bad}])) == \
+            f"input deploy_action is not one of {', '.join(sorted(ACTIONS))}"
+
+
+def test_an_inputs_messages_name_it_or_its_position():
+    assert refused_deployment(dep([{"name": "a", "type": 5}])) == \
+        "deployment: input a: type must be a string"
+    assert refused_deployment(dep([{"name": "n", "type": "Number", "value": "five"}])) == \
+        "input n: type Number but its value is not a number"
+    assert refused_deployment(dep([{"name": "a"}, {"name": "bad name!", "type": "Number",
+                                                   "value": "five"}])) == \
+        "input 2: type Number but its value is not a number"
 
 
 def test_an_empty_secret_is_no_secret_value():
