@@ -151,7 +151,8 @@ class SocketTransport(Transport):
                 timeout: float) -> Response:
         conn, status, answer_headers = self._send(method, path, body, headers, timeout)
         try:
-            data = b"".join(conn.chunks(answer_headers)) if method != "HEAD" else b""
+            bodiless = method == "HEAD" or status in (204, 304) or status < 200
+            data = b"" if bodiless else b"".join(conn.chunks(answer_headers))
         except OSError as exc:
             conn.close()
             raise _unreachable(exc, self.endpoint.server, sent=True) from None
