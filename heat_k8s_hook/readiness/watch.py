@@ -174,6 +174,11 @@ class Waiter:
                 named[key] = verdict.pods
                 del by_key[key]
 
+    def _apply_event(self, by_key: dict, tag: tuple, kind: str, payload) -> list:
+        """One event into the store; the keys of the targets it may have changed. A wait
+        judged by another rule extends this (suspend_client.Drain notes listed namespaces)."""
+        return self.store.apply(tag, kind, payload)
+
     def _next_events(self, timeout: float) -> set:
         """Apply the next event (waiting up to timeout) and all that already arrived; the
         keys they may have changed. A stream's failure ends the wait (raised)."""
@@ -184,7 +189,7 @@ class Waiter:
                 tag, kind, payload = event
                 if kind == "FAIL":
                     raise payload
-                dirty.update(self.store.apply(tag, kind, payload))
+                dirty.update(self._apply_event(self.store.targets, tag, kind, payload))
                 event = self.events.get_nowait()
         except queue.Empty:
             pass
