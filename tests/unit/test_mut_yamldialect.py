@@ -101,3 +101,18 @@ def test_the_alias_limit_is_exact():
     with pytest.raises(LimitExceeded) as err:
         load_documents(text, limits=Limits(max_aliases=1))
     assert err.value.message == "config: alias uses: refused, more than 1 (limit max_aliases)"
+
+
+def test_the_document_limit_is_named_in_its_refusal():
+    with pytest.raises(InvalidInput) as caught:
+        load_documents("a: 1\n---\nb: 2\n", "config", Limits(max_documents=1))
+    assert str(caught.value) == "config: documents: refused, more than 1 (limit max_documents)"
+
+
+def test_nesting_deeper_than_python_recurses_is_the_depth_limit():
+    """5,000 nested lists under a max_depth of 100,000: the composer recurses out of stack
+    first (RecursionError), answered as the depth limit, never an internal error."""
+    with pytest.raises(InvalidInput) as caught:
+        load_documents("[" * 5000 + "]" * 5000, "config", Limits(max_depth=100_000))
+    assert str(caught.value) == \
+        "config: nesting depth: refused, more than 100000 (limit max_depth)"
