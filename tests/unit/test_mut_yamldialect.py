@@ -116,3 +116,11 @@ def test_nesting_deeper_than_python_recurses_is_the_depth_limit():
         load_documents("[" * 5000 + "]" * 5000, "config", Limits(max_depth=100_000))
     assert str(caught.value) == \
         "config: nesting depth: refused, more than 100000 (limit max_depth)"
+
+
+def test_the_depth_limit_counts_each_nested_map_and_list():
+    text = "a: [[{b: [x]}]]\n"                   # the map, two lists, a map, a list: 5 deep
+    assert load_documents(text, limits=Limits(max_depth=5)) == [{"a": [[{"b": ["x"]}]]}]
+    with pytest.raises(LimitExceeded) as err:
+        load_documents(text, limits=Limits(max_depth=4))
+    assert err.value.message == "config: nesting depth: refused, more than 4 (limit max_depth)"
