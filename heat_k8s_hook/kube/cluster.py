@@ -177,18 +177,22 @@ NO_DEADLINE = 30.0   # the retry window of a client used without a run's deadlin
 
 
 def default_transport(endpoint: Endpoint, size: int) -> Transport:
-    """urllib3's pool. tinykube.SocketTransport (the standard library's) passes the same unit
-    tests at about half the client's CPU per request and spares urllib3's import, but is not
-    the default until the whole cluster suite has passed with it (docs/architecture.md)."""
-    return PoolTransport(endpoint, size)
+    """The standard library's sockets (tinykube.SocketTransport: about half urllib3's CPU per
+    request, tests/unit/test_transport.py); urllib3's pool for what they do not do (a proxy,
+    a plain-http server). The whole cluster suite passed on each."""
+    from heat_k8s_hook.kube import tinykube
+    try:
+        return tinykube.SocketTransport(endpoint, size)
+    except tinykube.Unsupported:
+        return PoolTransport(endpoint, size)
 
 
 class Cluster:
     """A connection to one API server; thread-safe, one transport shared by all threads.
 
     Transient faults are retried within the run's deadline (`deadline`; retry.py).
-    `transport`: how requests travel ((Endpoint, pool_size) -> Transport; urllib3's pool by
-    default, tinykube.SocketTransport is the standard library's).
+    `transport`: how requests travel ((Endpoint, pool_size) -> Transport; `default_transport`:
+    the standard library's sockets, urllib3's pool behind a proxy or for plain http).
     """
 
     def __init__(self, credentials: Credentials, pool_size: int = 32,
