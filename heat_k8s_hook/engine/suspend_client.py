@@ -62,7 +62,7 @@ class Drain(Waiter):
 
     def _verdict(self, t: Target, now, gone: bool):
         return suspend.drained(t.obj, t.ref.namespace in self.listed,
-                               len(self._pods_of(t, now)))
+                               len(self.store.pods_of(t, now)))
 
 
 def wait_drained(ctx, targets: list) -> None:

@@ -75,17 +75,6 @@ class Waiter:
         self.store = WatchStore()
         self.streams = Streams(cluster, self.selector, self.events, clock, self.stop)
 
-    @property
-    def pods(self) -> dict:
-        """The store's pod index: (namespace, owner group/kind, owner name) -> {pod: ..}."""
-        return self.store.pods
-
-    def _store_pod(self, namespace: str, pod: Mapping, deleted: bool) -> list:
-        return self.store.store_pod(namespace, pod, deleted)
-
-    def _pods_of(self, t: Target, now: datetime) -> list:
-        return self.store.pods_of(t, now)
-
     def _verdict(self, t: Target, now: datetime, gone: bool) -> Verdict:
         if gone:
             if t.obj is None:

@@ -71,7 +71,7 @@ def test_offline_and_waiter_agree_with_the_judge():
     assert (offline[0].status, offline[0].message) == (expected.status.value, expected.message)
     waiter = Waiter(cluster=None, applyset_id="x", now=lambda: NOW)
     waiter.events = queue.Queue()
-    waiter._store_pod("shop", POD, deleted=False)
+    waiter.store.store_pod("shop", POD, deleted=False)
     resource = Resource("apps", "v1", "Deployment", "deployments", True)
     target = Target(ObjectRef("apps", "Deployment", "shop", "web", "v1"), resource, DEPLOYMENT,
                     deadline=0.0)

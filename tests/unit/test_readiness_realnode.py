@@ -222,8 +222,8 @@ def test_the_waiter_judges_old_pods_that_are_going():
     for p in (old_running, going):
         p["metadata"]["ownerReferences"][0]["name"] = "web-7c9d4d648b"
         p["metadata"]["labels"]["pod-template-hash"] = "7c9d4d648b"
-        waiter._store_pod("t", p, deleted=False)
+        waiter.store.store_pod("t", p, deleted=False)
     target = Target(Ref(), Resource(), deployment(ROLLED), 0.0, pods_since=since)
     # Old pods do not count for failures (pods_since), but one being deleted holds the wait.
-    assert [p["metadata"]["name"] for p in waiter._pods_of(target, NOW)] == [
+    assert [p["metadata"]["name"] for p in waiter.store.pods_of(target, NOW)] == [
         "web-7c9d4d648b-m84g4"]
