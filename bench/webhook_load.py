@@ -4,6 +4,7 @@
     bench/webhook_load.py                          10,000 reviews, 50 clients
     bench/webhook_load.py --reviews 2000 --json
     bench/webhook_load.py --upstream ...           the same load on k8s-keystone-auth
+    bench/webhook_load.py --rate 500               open loop: 500 reviews/s from the 50 clients
 
 Needs tools/local-heat up and `tools/local-cluster webhook up` (for its TLS material and
 service credential, tools/cluster/tokenreview.sh). Starts a private webhook process on a free
@@ -26,6 +27,12 @@ review one byte a second (they must not hold anyone up), and a control thread ti
 own validation (GET /v3/auth/tokens with the service credential, for tokens the load does not
 use), the anchor for the uncached figure. Reports throughput, p50/p99 per kind, the webhook's
 RSS (VmRSS, VmHWM), its log's count of Keystone calls, errors and wrong answers.
+
+By default the loop is closed: every client sends its next review when the last is answered,
+so latency is the queue in front of a saturated server (Little's law: clients / throughput)
+as much as the server's own time. `--rate R` opens it: reviews are due at R per second in
+all, each client on a fixed schedule, and a review's latency counts from when it was due (a
+late send counts its wait), the latency at a given load.
 
 --upstream loads the upstream webhook k8s-keystone-auth instead (built by
 tools/cluster/keystone-auth.sh, started here on a free port with the same TLS material and the
@@ -139,12 +146,21 @@ PATH = "/"        # where reviews are POSTed (--path)
 VERSION = "v1"    # the TokenReview version sent (--api-version)
 
 
-def client_thread(port: int, env: dict, jobs: list, out: list) -> None:
+def client_thread(port: int, env: dict, jobs: list, out: list,
+                  schedule: tuple | None = None) -> None:
+    """One keep-alive client. `schedule` (first, interval): open loop, the k-th review is due
+    at first + k * interval and its latency counts from then, so a late send counts the wait
+    (no coordinated omission); None: closed loop, each review right after the last answer."""
     ctx = tls_context(env)
     conn = None
-    for job in jobs:
+    for k, job in enumerate(jobs):
         body = job[1] if job[0] == "malformed" else review_body(job[1])
         t = time.monotonic()
+        if schedule is not None:
+            due = schedule[0] + k * schedule[1]
+            if due > t:
+                time.sleep(due - t)
+            t = due
         try:
             if conn is None:
                 conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
@@ -165,10 +181,11 @@ def client_thread(port: int, env: dict, jobs: list, out: list) -> None:
         conn.close()
 
 
-def worker(port: int, env: dict, chunks: list, queue) -> None:
+def worker(port: int, env: dict, chunks: list, queue, schedules: list | None = None) -> None:
     results: list = []
-    threads = [threading.Thread(target=client_thread, args=(port, env, c, results))
-               for c in chunks]
+    threads = [threading.Thread(target=client_thread,
+                                args=(port, env, c, results, schedules[i] if schedules else None))
+               for i, c in enumerate(chunks)]
     for t in threads:
         t.start()
     for t in threads:
@@ -372,6 +389,9 @@ def main() -> int:
                     "(tools/cluster/keystone-auth.sh, started here on a free port against the "
                     "same Keystone; implies --path /webhook --api-version v1beta1) instead of "
                     "our webhook")
+    ap.add_argument("--rate", type=float, default=0, help="open loop: reviews per second "
+                    "in all, each client on its own schedule, latency counted from when a "
+                    "review was due (0: closed loop, every client as fast as it is answered)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     global PATH, VERSION
@@ -457,8 +477,16 @@ def main() -> int:
         log(f"{len(jobs)} reviews from {args.clients} clients in {args.procs} processes, "
             f"{args.slow} slow connections")
         t0 = time.monotonic()
-        procs = [mp.Process(target=worker, args=(hook.port, tr_env, chunks, queue))
-                 for chunks in per_proc]
+        schedules = None
+        if args.rate > 0:   # client c starts c/rate after the first, then every clients/rate
+            interval, first = args.clients / args.rate, t0 + 0.5
+            by_client = [(first + c / args.rate, interval) for c in range(args.clients)]
+            schedules = [by_client[i::args.procs] for i in range(args.procs)]
+            log(f"open loop: {args.rate:g} reviews/s, one every {interval * 1000:.0f} ms "
+                f"per client")
+        procs = [mp.Process(target=worker, args=(hook.port, tr_env, chunks, queue,
+                                                 schedules[i] if schedules else None))
+                 for i, chunks in enumerate(per_proc)]
         for p in procs:
             p.start()
         results = [r for _ in procs for r in queue.get()]
@@ -493,6 +521,7 @@ def main() -> int:
         "webhook": "k8s-keystone-auth" if args.upstream else
         f"port {args.port}" if args.port else "heat_k8s_hook.tokenreview",
         "reviews": len(results), "clients": args.clients, "procs": args.procs,
+        "rate_asked_per_s": args.rate or None,
         "seconds": round(elapsed, 2), "throughput_per_s": round(len(results) / elapsed, 1),
         "kinds": by_kind, "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
         "wrong_answers": len(wrong), "wrong_kinds": sorted(set(wrong))[:5],
