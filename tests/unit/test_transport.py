@@ -191,3 +191,15 @@ def test_a_plain_kubeconfig_run_never_imports_kubernetes(pki, server, tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60)
     assert proc.stdout.strip() == "[]", proc.stderr[-2000:] or proc.stdout
+
+
+def test_the_full_paths_default_is_the_sockets_and_the_pool_only_where_they_cannot_go(pki, server):
+    """The standard library's sockets carry a run's requests (half urllib3's CPU per request);
+    urllib3's pool only behind a proxy or for a plain-http server."""
+    direct = Cluster(Fixed(endpoint(pki, server)))
+    assert type(direct.transport) is SocketTransport
+    assert direct.get("/a")["auth"] == "Bearer t0ken"
+    proxied = Cluster(Fixed(endpoint(pki, server, proxy="http://127.0.0.1:9")))
+    assert type(proxied.transport) is PoolTransport
+    plain = Cluster(Fixed(endpoint(pki, server, server="http://127.0.0.1:9")))
+    assert type(plain.transport) is PoolTransport
