@@ -1,0 +1,159 @@
+"""yamldialect.py's survivors of the second mutation run (docs/testing.md, "Mutation testing").
+
+libyaml composes most texts now (yamlfast.py); the counting composer (`_Loader`) reads only
+what the fast path refuses or cannot tell. Its limits are therefore reached here on purpose:
+`counting` takes libyaml's composer away (as PyYAML without libyaml: every text to `_Loader`),
+`pure` also gives `_Loader` PyYAML's pure-Python parser, the one place a lone-surrogate escape
+(`"\\ud800"`) gets through parsing to the composer's own check. An alias without its anchor
+reaches the counting composer on the ordinary path (libyaml's composer refuses it). `_where` and
+`_phrase`'s fallbacks (an error with only a context mark, or of no known class) are called
+directly: no input of PyYAML 6 or libyaml raises one.
+"""
+from __future__ import annotations
+
+import pytest
+import yaml
+from yaml.error import Mark
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.scanner import Scanner
+
+from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.input import yamldialect
+from heat_k8s_hook.input.limits import LimitExceeded, Limits
+
+_COUNTING = yamldialect._Loader
+
+
+class _PureLoader(Reader, Scanner, Parser, _COUNTING):
+    """The counting composer over PyYAML's pure-Python parser (its events, its checks)."""
+
+    def __init__(self, stream, limits, what):
+        _COUNTING.__init__(self, stream, limits, what)
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    monkeypatch.setattr(yamldialect, "_CParser", None)   # no fast path: `_Loader` reads all
+
+    def load(text: str, limits: Limits = Limits()) -> list:
+        return yamldialect.load_documents(text, "config", limits)
+    return load
+
+
+@pytest.fixture
+def pure(monkeypatch, counting):
+    monkeypatch.setattr(yamldialect, "_Loader", _PureLoader)
+    return counting
+
+
+def load(text: str, limits: Limits = Limits()) -> list:
+    """The ordinary path: libyaml's composer first, the counting composer when it must."""
+    return yamldialect.load_documents(text, "config", limits)
+
+
+def message(load, text: str, limits: Limits = Limits()) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        load(text, limits)
+    return str(caught.value)
+
+
+def test_the_counting_composers_node_and_text_limits_are_exact(counting):
+    # "ab: cd" is three values (the map, its key, its value) and four characters of text
+    assert counting("ab: cd", Limits(max_nodes=3)) == [{"ab": "cd"}]
+    assert message(counting, "ab: cd", Limits(max_nodes=2)) == \
+        "config: values after expanding aliases: refused, more than 2 (limit max_nodes)"
+    assert counting("ab: cd", Limits(max_rendered_bytes=4)) == [{"ab": "cd"}]
+    assert message(counting, "ab: cd", Limits(max_rendered_bytes=3)) == \
+        "config: text after expanding aliases: refused, more than 3 (limit max_rendered_bytes)"
+
+
+def test_the_counting_composers_alias_limit_is_exact(counting):
+    text = "a: &a x\nb: [*a, *a]\n"            # two alias uses
+    assert counting(text, Limits(max_aliases=2)) == [{"a": "x", "b": ["x", "x"]}]
+    with pytest.raises(LimitExceeded) as caught:
+        counting(text, Limits(max_aliases=1))
+    assert str(caught.value) == "config: alias uses: refused, more than 1 (limit max_aliases)"
+
+
+def test_an_alias_counts_as_the_values_and_text_its_anchor_expanded_to(counting):
+    """Values: the map, "a", the list, 1, 2, "b", and the alias as its anchor's 3 = 9.
+    Text: "a", "1", "2", "b" and the alias's "1" "2" = 6. The anchor is not the first value,
+    so its size is taken from where it started (2 values, 1 character before it)."""
+    text = "a: &a [1, 2]\nb: *a\n"
+    docs = [{"a": [1, 2], "b": [1, 2]}]
+    assert counting(text, Limits(max_nodes=9)) == docs
+    assert message(counting, text, Limits(max_nodes=8)) == \
+        "config: values after expanding aliases: refused, more than 8 (limit max_nodes)"
+    assert counting(text, Limits(max_rendered_bytes=6)) == docs
+    assert message(counting, text, Limits(max_rendered_bytes=5)) == \
+        "config: text after expanding aliases: refused, more than 5 (limit max_rendered_bytes)"
+    # libyaml's composer and its tally say the same at the same edges
+    assert yamldialect.load_documents(text, "config", Limits(max_nodes=9,
+                                                             max_rendered_bytes=6)) == docs
+
+
+def test_an_alias_without_its_anchor_counts_one_value_and_no_text():
+    """libyaml refuses the alias, the counting composer reads the text again: the map, "k", "x"
+    and "v" are 4 values and 3 characters, the alias one value more and no text; then the
+    missing anchor is what is said, not a limit."""
+    text = "k: x\nv: *a\n"
+    said = "config: invalid YAML at line 2, column 4: an alias (*name) without its anchor (&name)"
+    assert message(load, text, Limits(max_nodes=5)) == said
+    assert message(load, text, Limits(max_rendered_bytes=3)) == said
+    assert message(load, text, Limits(max_nodes=4)) == \
+        "config: values after expanding aliases: refused, more than 4 (limit max_nodes)"
+
+
+def test_a_lone_surrogate_escape_is_refused_by_the_counting_composer(pure):
+    """PyYAML's own scanner reads `"\\ud800"` as a lone surrogate (libyaml refuses it as it
+    scans); the counting composer refuses it at the quoted value, never passing it on."""
+    assert message(pure, 'a: 1\nb: "x\\ud800"\n') == \
+        "config: invalid YAML at line 2, column 4: an escape that is not Unicode (a lone surrogate)"
+    assert message(pure, "- \"\\udfff\"\n") == \
+        "config: invalid YAML at line 1, column 3: an escape that is not Unicode (a lone surrogate)"
+    # the same parser, other texts: read as with libyaml
+    assert pure('a: "x\\u00e9"\nb: \'y\'\nc: z\n') == [{"a": "x\u00e9", "b": "y", "c": "z"}]
+
+
+def test_libyaml_refuses_a_lone_surrogate_escape_as_it_scans():
+    assert message(load, 'a: 1\nb: "x\\ud800"\n') == \
+        "config: invalid YAML at line 2, column 8: an escape that is not Unicode"
+
+
+def test_a_dialect_error_reads_as_any_marked_yaml_error():
+    """DialectError is exported: its problem is its phrase, as its text says with the mark."""
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        yamldialect._Loader("a: 1\na: 2\n", Limits(), "config").get_data()
+    assert isinstance(caught.value, yamldialect.DialectError)
+    assert caught.value.problem == caught.value.phrase == "a duplicate key"
+    assert str(caught.value) == 'a duplicate key\n  in "<unicode string>", line 2, column 1'
+    made = yamldialect.DialectError("a map was expected here", Mark("x", 7, 1, 3, None, None))
+    assert (made.problem, made.phrase) == ("a map was expected here", "a map was expected here")
+
+
+def test_where_falls_back_to_the_context_mark_then_the_position_then_nothing():
+    text = "a: 1\nbb: 2\ncc: [\n"
+    context_only = yaml.MarkedYAMLError(context="while parsing a flow sequence",
+                                        context_mark=Mark("x", 14, 2, 4, None, None))
+    assert yamldialect._where(context_only, text) == " at line 3, column 5"
+    both = yaml.MarkedYAMLError(context="c", context_mark=Mark("x", 0, 0, 0, None, None),
+                                problem="p", problem_mark=Mark("x", 6, 1, 1, None, None))
+    assert yamldialect._where(both, text) == " at line 2, column 2"
+    reader = yaml.reader.ReaderError("x", 12, 1, "utf-8", "special characters are not allowed")
+    assert yamldialect._where(reader, text) == " at line 3, column 2"
+    assert yamldialect._where(yaml.YAMLError("no mark"), text) == ""
+    assert yamldialect._where(yaml.MarkedYAMLError(), text) == ""
+
+
+def test_an_error_of_no_known_kind_is_said_to_be_invalid_yaml():
+    assert yamldialect._phrase(yaml.YAMLError("something")) == "invalid YAML"
+    assert yamldialect._phrase(yaml.MarkedYAMLError(problem="not a known problem")) == \
+        "invalid YAML"
+    assert yamldialect._phrase(yaml.MarkedYAMLError(problem="found undefined alias 'x'")) == \
+        "an alias (*name) without its anchor (&name)"
+    assert yamldialect._phrase(yaml.composer.ComposerError(problem="other")) == \
+        "an anchor or alias is wrong here"
