@@ -1,0 +1,72 @@
+"""render.py's survivors of the second mutation run (docs/testing.md, "Mutation testing"):
+the substitution budget at its exact edges, the unknown input's message, `substitute` on its
+own budget, a custom resource's 253-character name.
+
+The config is given as a structure (no YAML text), so the budget of `substitute` is the only
+count of values: yamldialect does not read it first with the same limits.
+"""
+from __future__ import annotations
+
+import pytest
+
+from heat_k8s_hook.errors import InvalidInput
+from heat_k8s_hook.input.limits import LimitExceeded, Limits
+from heat_k8s_hook.input.render import render, substitute
+
+
+def config_map() -> dict:
+    """8 values: the object, "v1", "ConfigMap", metadata, "c", data, the get_input map and
+    the input's value "abc". 46 characters: the keys apiVersion, kind, metadata, data (26),
+    "v1" (2), "ConfigMap" (9), "name" (4), "c" (1), "k" (1) and "abc" (3)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+            "data": {"k": {"get_input": "v"}}}
+
+
+def refusal(limits: Limits) -> str:
+    with pytest.raises(LimitExceeded) as caught:
+        render([config_map()], {"v": "abc"}, limits)
+    return str(caught.value)
+
+
+def test_the_values_substitution_makes_are_counted_to_the_exact_limit():
+    [manifest] = render([config_map()], {"v": "abc"}, Limits(max_nodes=8))
+    assert manifest.obj["data"] == {"k": "abc"}
+    assert refusal(Limits(max_nodes=7)) == "config: values after get_input and aliases " \
+        "expand: refused, more than 7 (limit max_nodes)"
+
+
+def test_the_text_substitution_makes_is_counted_to_the_exact_limit():
+    """Rendered as JSON (90 bytes) the object is always longer than its text (46 characters):
+    at 46 the text passes and the rendered size refuses; at 45 the text is refused first."""
+    assert refusal(Limits(max_rendered_bytes=46)) == "config: rendered objects, in bytes: " \
+        "refused, more than 46 (limit max_rendered_bytes)"
+    assert refusal(Limits(max_rendered_bytes=45)) == "config: text after get_input and " \
+        "aliases expand: refused, more than 45 (limit max_rendered_bytes)"
+    assert len(render([config_map()], {"v": "abc"}, Limits(max_rendered_bytes=90))) == 1
+
+
+def test_substitute_alone_has_the_default_limits():
+    value = {"a": [{"get_input": "x"}, "b"], "c": {"get_input": "y"}}
+    assert substitute(value, {"x": {"n": [1, 2]}, "y": None}, "document 1") == \
+        {"a": [{"n": [1, 2]}, "b"], "c": None}
+
+
+def test_an_unknown_input_names_the_inputs_there_are_but_not_the_deploy_ones():
+    doc = config_map()
+    with pytest.raises(InvalidInput) as caught:
+        render([doc], {"b": 1, "a": "x", "deploy_server_id": "s"}, Limits())
+    assert str(caught.value) == "document 1 (ConfigMap c): unknown input 'v' in get_input " \
+        "(inputs: a, b)"
+    with pytest.raises(InvalidInput) as caught:
+        render([config_map()], {"deploy_server_id": "s"}, Limits())
+    assert str(caught.value) == "document 1 (ConfigMap c): unknown input 'v' in get_input " \
+        "(inputs: none)"
+
+
+def test_a_custom_resource_name_of_253_characters_and_not_254():
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: %s}\n"
+    assert render(widget % ("a" * 253), {}, Limits())[0].name == "a" * 253
+    with pytest.raises(InvalidInput) as caught:
+        render(widget % ("a" * 254), {}, Limits())
+    assert str(caught.value) == "document 1 (Widget): metadata.name is not a valid name " \
+        "(a path segment: lowercase letters, digits and '-')"
