@@ -15,11 +15,11 @@ from heat_k8s_hook.input.render import render, substitute
 
 
 def config_map() -> dict:
-    """8 values: the object, "v1", "ConfigMap", metadata, "c", data, the get_input map and
-    the input's value "abc". 46 characters: the keys apiVersion, kind, metadata, data (26),
-    "v1" (2), "ConfigMap" (9), "name" (4), "c" (1), "k" (1) and "abc" (3)."""
+    """10 values: the object, "v1", "ConfigMap", metadata, "c", data, the list, the get_input
+    map, the input's value "abc" and "x". 47 characters: the keys apiVersion, kind, metadata,
+    data (26), "v1" (2), "ConfigMap" (9), "name" (4), "c" (1), "k" (1), "abc" (3), "x" (1)."""
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
-            "data": {"k": {"get_input": "v"}}}
+            "data": {"k": [{"get_input": "v"}, "x"]}}
 
 
 def refusal(limits: Limits) -> str:
@@ -29,20 +29,20 @@ def refusal(limits: Limits) -> str:
 
 
 def test_the_values_substitution_makes_are_counted_to_the_exact_limit():
-    [manifest] = render([config_map()], {"v": "abc"}, Limits(max_nodes=8))
-    assert manifest.obj["data"] == {"k": "abc"}
-    assert refusal(Limits(max_nodes=7)) == "config: values after get_input and aliases " \
-        "expand: refused, more than 7 (limit max_nodes)"
+    [manifest] = render([config_map()], {"v": "abc"}, Limits(max_nodes=10))
+    assert manifest.obj["data"] == {"k": ["abc", "x"]}
+    assert refusal(Limits(max_nodes=9)) == "config: values after get_input and aliases " \
+        "expand: refused, more than 9 (limit max_nodes)"
 
 
 def test_the_text_substitution_makes_is_counted_to_the_exact_limit():
-    """Rendered as JSON (90 bytes) the object is always longer than its text (46 characters):
-    at 46 the text passes and the rendered size refuses; at 45 the text is refused first."""
-    assert refusal(Limits(max_rendered_bytes=46)) == "config: rendered objects, in bytes: " \
-        "refused, more than 46 (limit max_rendered_bytes)"
-    assert refusal(Limits(max_rendered_bytes=45)) == "config: text after get_input and " \
-        "aliases expand: refused, more than 45 (limit max_rendered_bytes)"
-    assert len(render([config_map()], {"v": "abc"}, Limits(max_rendered_bytes=90))) == 1
+    """Rendered as JSON (97 bytes) the object is always longer than its text (47 characters):
+    at 47 the text passes and the rendered size refuses; at 46 the text is refused first."""
+    assert refusal(Limits(max_rendered_bytes=47)) == "config: rendered objects, in bytes: " \
+        "refused, more than 47 (limit max_rendered_bytes)"
+    assert refusal(Limits(max_rendered_bytes=46)) == "config: text after get_input and " \
+        "aliases expand: refused, more than 46 (limit max_rendered_bytes)"
+    assert len(render([config_map()], {"v": "abc"}, Limits(max_rendered_bytes=97))) == 1
 
 
 def test_substitute_alone_has_the_default_limits():
@@ -52,9 +52,8 @@ def test_substitute_alone_has_the_default_limits():
 
 
 def test_an_unknown_input_names_the_inputs_there_are_but_not_the_deploy_ones():
-    doc = config_map()
     with pytest.raises(InvalidInput) as caught:
-        render([doc], {"b": 1, "a": "x", "deploy_server_id": "s"}, Limits())
+        render([config_map()], {"b": 1, "a": "x", "deploy_server_id": "s"}, Limits())
     assert str(caught.value) == "document 1 (ConfigMap c): unknown input 'v' in get_input " \
         "(inputs: a, b)"
     with pytest.raises(InvalidInput) as caught:
@@ -70,3 +69,12 @@ def test_a_custom_resource_name_of_253_characters_and_not_254():
         render(widget % ("a" * 254), {}, Limits())
     assert str(caught.value) == "document 1 (Widget): metadata.name is not a valid name " \
         "(a path segment: lowercase letters, digits and '-')"
+
+
+def test_an_unknown_input_name_is_said_to_100_characters():
+    doc = config_map()
+    doc["data"]["k"][0] = {"get_input": "n" * 150}
+    with pytest.raises(InvalidInput) as caught:
+        render([doc], {"v": "abc"}, Limits())
+    assert str(caught.value) == "document 1 (ConfigMap c): unknown input '" + "n" * 99 + \
+        " in get_input (inputs: v)"
