@@ -1,0 +1,166 @@
+"""runner.py's survivors of mutation run c (docs/testing.md): SUSPEND/RESUME through
+`pipeline.execute` (the members' values read live, recorded, scaled, drained, restored), the
+inventory under the identity before groups adopted, outputs matched by kind and namespace.
+Against `FakeApiServer` with a workload "controller" (status follows spec.replicas) and the
+merge patches SUSPEND/RESUME send (`/scale`, a CronJob's spec.suspend)."""
+from __future__ import annotations
+
+import copy
+import json
+
+from fakeapi import KINDS, FakeApiServer
+from test_mut_runner import events_of
+from wiring import deployment, through_pipeline
+
+from heat_k8s_hook.engine import inventory
+from heat_k8s_hook.kube.cluster import MERGE_PATCH, NotFound
+from heat_k8s_hook.result.events import VerdictChanged
+
+WORKLOAD_KINDS = dict(KINDS, **{
+    "v1": KINDS["v1"] + [("Pod", "pods", True)],
+    "apps/v1": [("Deployment", "deployments", True), ("StatefulSet", "statefulsets", True),
+                ("ReplicaSet", "replicasets", True)],
+    "batch/v1": [("CronJob", "cronjobs", True), ("Job", "jobs", True)]})
+SCALED = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+class Workloads(FakeApiServer):
+    """A controller that makes each scaled workload's status follow its spec.replicas at
+    once (ready when up, no pods when at 0), and the merge patches of SUSPEND/RESUME."""
+
+    def __init__(self):
+        super().__init__(WORKLOAD_KINDS)
+        self.patches: list = []   # (path, query, patch) of each merge patch
+
+    def _stamp(self, obj, created):
+        obj = super()._stamp(obj, created)
+        if obj.get("kind") in SCALED:
+            n = (obj.get("spec") or {}).get("replicas", 1)
+            obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
+                             "replicas": n, "updatedReplicas": n, "readyReplicas": n,
+                             "availableReplicas": n}
+        return obj
+
+    def request_full(self, method, path, query=None, body=None, content_type=None,
+                     timeout=30.0, **kw):
+        if method != "PATCH" or content_type != MERGE_PATCH:
+            return super().request_full(method, path, query, body, content_type, timeout, **kw)
+        with self.lock:
+            self.requests.append(f"{method} {path}")
+            self.patches.append((path, dict(query or {}), copy.deepcopy(body)))
+            target = path[:-len("/scale")] if path.endswith("/scale") else path
+            if target not in self.objects:
+                raise NotFound(404, "NotFound", "not found")
+            obj = copy.deepcopy(self.objects[target])
+            obj["spec"] = dict(obj.get("spec") or {}, **body["spec"])
+            self._store(target, self._stamp(obj, False), False)
+            if target != path:
+                return 200, {"kind": "Scale", "spec": {"replicas": obj["spec"]["replicas"]}}
+            return 200, copy.deepcopy(self.objects[target])
+
+
+WEB = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+       "spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: "
+       "{labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}}\n")
+TICK = ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: tick}\n"
+        "spec: {schedule: '* * * * *', jobTemplate: {spec: {template: {spec: "
+        "{restartPolicy: Never, containers: [{name: c, image: i}]}}}}}\n")
+CONF = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n"
+APP = WEB + "---\n" + TICK + "---\n" + CONF
+NS = "kube-system"
+WEB_PATH = f"/apis/apps/v1/namespaces/{NS}/deployments/web"
+TICK_PATH = f"/apis/batch/v1/namespaces/{NS}/cronjobs/tick"
+
+
+def last_error(answer: dict) -> str:
+    return answer["deploy_stderr"].rstrip("\n").rpartition("\n")[2]
+
+
+def said(lines: list) -> list:
+    return [line[10:] for line in lines]
+
+
+def parent_of(api: FakeApiServer) -> tuple:
+    [(path, parent)] = [(p, o) for p, o in api.objects.items() if "/configmaps/heat-" in p]
+    return path, parent
+
+
+def created(options: dict | None = None, api: FakeApiServer | None = None,
+            config: str = APP) -> FakeApiServer:
+    answer, api = through_pipeline(deployment(config, {"namespace": NS, **(options or {})}),
+                                   api or Workloads())
+    assert answer["deploy_status_code"] == 0, answer
+    return api
+
+
+def test_suspend_records_scales_and_waits_until_no_pods_are_left(monkeypatch):
+    api = created()
+    lines: list = []
+    events = events_of(monkeypatch)
+    answer, api = through_pipeline(deployment(APP, {"namespace": NS}, action="SUSPEND"),
+                                   api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == (f"Deployment/{NS}/web configured\n"
+                                       f"CronJob/{NS}/tick configured\n"), answer
+    path, parent = parent_of(api)
+    assert said(lines)[2:] == [
+        f"recorded 2 value(s) for RESUME in inventory ConfigMap {path.split('/')[4]}/"
+        f"{path.rpartition('/')[2]}",
+        f"suspended: Deployment/{NS}/web replicas=0, CronJob/{NS}/tick suspend=true",
+        f"Deployment/{NS}/web: ready: scaled to 0: no pods left",
+        "all 1 scaled workload(s) have no pods left"], lines
+    assert json.loads(parent["data"][inventory.SUSPENDED]) == [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": NS, "name": "web",
+         "replicas": 2},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "namespace": NS, "name": "tick",
+         "suspend": False}]
+    assert api.objects[WEB_PATH]["spec"]["replicas"] == 0
+    assert api.objects[TICK_PATH]["spec"]["suspend"] is True
+    assert sorted((p, q, json.dumps(b)) for p, q, b in api.patches) == [
+        (WEB_PATH + "/scale", {"fieldManager": "heat-k8s-hook-suspend"},
+         '{"spec": {"replicas": 0}}'),
+        (TICK_PATH, {"fieldManager": "heat-k8s-hook-suspend"}, '{"spec": {"suspend": true}}')]
+    drained = [(str(e.ref), e.status.value, e.message) for e in events
+               if isinstance(e, VerdictChanged) and e.what == "drained"]
+    assert drained[-1] == (f"Deployment/{NS}/web", "ready", "scaled to 0: no pods left"), drained
+
+
+def test_a_second_suspend_keeps_the_record_and_scales_nothing():
+    api = created()
+    through_pipeline(deployment(APP, {"namespace": NS}, action="SUSPEND"), api)
+    _path, first = parent_of(api)
+    lines: list = []
+    answer, api = through_pipeline(deployment(APP, {"namespace": NS}, action="SUSPEND"),
+                                   api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == "", answer
+    assert said(lines)[1:] == [
+        "nothing to scale: 2 object(s) already at 0 replicas or suspended",
+        f"Deployment/{NS}/web: ready: scaled to 0: no pods left",
+        "all 1 scaled workload(s) have no pods left"], lines
+    assert parent_of(api)[1]["data"] == first["data"]
+
+
+def test_resume_restores_the_recorded_values_waits_and_reads_outputs(monkeypatch):
+    api = created()
+    through_pipeline(deployment(APP, {"namespace": NS}, action="SUSPEND"), api)
+    lines: list = []
+    events = events_of(monkeypatch)
+    options = {"namespace": NS, "outputs": {"replicas": "Deployment/web:{.spec.replicas}",
+                                            "value": "ConfigMap/c:{.data.k}"}}
+    answer, api = through_pipeline(deployment(APP, options, action="RESUME"), api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == (f"Deployment/{NS}/web configured\n"
+                                       f"CronJob/{NS}/tick configured\n"), answer
+    assert (answer["replicas"], answer["value"]) == (2, "v"), answer
+    assert said(lines)[2:] == [
+        f"restored: Deployment/{NS}/web replicas=2, CronJob/{NS}/tick suspend=false",
+        f"Deployment/{NS}/web: ready: 2 of 2 replicas available",
+        f"CronJob/{NS}/tick: ready: exists, schedule '* * * * *'",
+        f"ConfigMap/{NS}/c: ready: exists", "all 3 object(s) ready"], lines
+    assert inventory.SUSPENDED not in (parent_of(api)[1].get("data") or {})
+    assert api.objects[WEB_PATH]["spec"]["replicas"] == 2
+    assert api.objects[TICK_PATH]["spec"]["suspend"] is False
+    ready = sorted(str(e.ref) for e in events
+                   if isinstance(e, VerdictChanged) and e.status.value == "ready")
+    assert ready == [f"ConfigMap/{NS}/c", f"CronJob/{NS}/tick", f"Deployment/{NS}/web"], ready
