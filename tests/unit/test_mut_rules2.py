@@ -21,6 +21,8 @@ from test_owners import workload
 
 from heat_k8s_hook.readiness.rules import (
     Status,
+    controller_of,
+    first_terminating_pod,
     label_selector_matches,
     object_status,
     owns,
@@ -457,3 +459,105 @@ def test_an_unreadable_selector_matches_nothing(selector):
 ])
 def test_an_unreadable_expression_matches_nothing(expr):
     assert label_selector_matches({"matchExpressions": [expr]}, {"app": "web"}) is False
+
+
+# ---------------------------------------------------------------------------------------------
+# Run c, later survivors
+
+
+def test_a_failing_container_after_a_healthy_one_is_found():
+    ok = {"name": "a", "ready": True, "state": {"running": {}}}
+    bad = {"name": "b", "state": {"waiting": {"reason": "ErrImagePull"}}}
+    init_done = {"name": "init", "state": {"terminated": {"exitCode": 0}}}
+    pod = bare_pod([ok, bad])
+    pod["status"]["initContainerStatuses"] = [init_done]
+    assert pod_failure(pod, NOW) == "pod p container b: ErrImagePull"
+
+
+def test_a_failing_container_without_a_name_is_a_question_mark():
+    pod = bare_pod([{"name": "", "state": {"waiting": {"reason": "ErrImagePull"}}}])
+    assert pod_failure(pod, NOW) == "pod p container ?: ErrImagePull"
+    del pod["status"]["containerStatuses"][0]["name"]
+    assert pod_failure(pod, NOW) == "pod p container ?: ErrImagePull"
+
+
+def test_a_deployment_with_fewer_ready_than_available_replicas_says_so():
+    dep = obj("apps/v1", "Deployment", {"replicas": 2},
+              {"replicas": 2, "updatedReplicas": 2, "availableReplicas": 2, "readyReplicas": 1})
+    assert verdict(dep) == (Status.IN_PROGRESS, "1 of 2 replicas ready")
+
+
+@pytest.mark.parametrize("status,expected", [
+    ({"startTime": "2026-11-25T11:59:00Z", "active": 2},
+     (Status.IN_PROGRESS, "running: 2 active, 0 succeeded, 0 failed")),
+    ({"startTime": "2026-11-25T11:59:00Z", "succeeded": 2,
+      "conditions": [{"type": "Complete", "status": "True"}]},
+     (Status.READY, "complete, 2 succeeded")),
+])
+def test_a_job_without_completions_counts_just_its_successes(status, expected):
+    # a work queue: spec.completions unset, any one success completes it
+    assert verdict(obj("batch/v1", "Job", {"parallelism": 2}, status)) == expected
+
+
+@pytest.mark.parametrize("ctype", ["Failed", "FailureTarget"])
+def test_a_job_failed_without_reason_or_message(ctype):
+    job = obj("batch/v1", "Job", {"completions": 1},
+              {"startTime": "2026-11-25T11:59:00Z", "conditions": [
+                  {"type": ctype, "status": "True"}]})
+    assert verdict(job) == (Status.FAILED, "job failed")
+
+
+@pytest.mark.parametrize("pod", ["junk", None, {"metadata": "junk"}, {"metadata": ["x"]},
+                                 {"metadata": {"ownerReferences": "junk"}}])
+def test_no_owners_for_an_unreadable_pod(pod):
+    assert pod_owners(pod) == []
+    assert controller_of(pod) is None
+
+
+def test_a_pending_pod_with_nothing_waiting():
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+           "status": {"phase": "Pending"}}
+    assert verdict(pod) == (Status.IN_PROGRESS, "pending")
+
+
+def test_a_field_of_the_wrong_type_is_named():
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+           "status": {"phase": 5}}
+    assert verdict(pod) == (Status.UNKNOWN, "malformed object: status.phase is not a string: 5")
+
+
+@pytest.mark.parametrize("status,reason", [
+    ("False", "SchedulingGated"),   # held by spec.schedulingGates: not a failure
+    ("True", "Unschedulable"),
+    ("Unknown", "Unschedulable"),
+])
+def test_only_unschedulable_false_fails_a_pod(status, reason):
+    cond = dict(UNSCHEDULABLE, status=status, reason=reason,
+                lastTransitionTime="2026-11-25T11:00:00Z")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+           "status": {"phase": "Pending", "conditions": [cond]}}
+    assert pod_failure(pod, NOW) is None
+
+
+def deleting(p: dict) -> dict:
+    p["metadata"]["deletionTimestamp"] = "2026-11-25T11:59:00Z"
+    return p
+
+
+def test_only_a_deployments_terminating_pods_are_waited_for():
+    sts_pod = deleting(owned_pod("db-0", STS_REF, {"app": "db"}))
+    assert first_terminating_pod(statefulset(), [sts_pod]) is None
+    assert first_terminating_pod("junk", [sts_pod]) is None
+
+
+def test_an_extensions_deployments_terminating_pod():
+    dep = deployment("extensions/v1beta1", 'ReplicaSet "web-new" is progressing.')
+    pod = deleting(owned_pod("web-old-a", ("extensions/v1beta1", "ReplicaSet", "web-old", "u"),
+                             {"app": "web", "pod-template-hash": "old"}))
+    assert first_terminating_pod(dep, [pod]) == ("web-old-a", "pod web-old-a still terminating")
+
+
+@pytest.mark.parametrize("rs_name", ["cache", "-5d9c"])
+def test_a_replicaset_named_without_a_deployment_prefix_has_no_deployment(rs_name):
+    pod = owned_pod("p", ("apps/v1", "ReplicaSet", rs_name, "u"), {"pod-template-hash": "5d9c"})
+    assert pod_owners(pod) == [("apps/ReplicaSet", rs_name)]
