@@ -23,6 +23,7 @@ from heat_k8s_hook.readiness.rules import (
     Status,
     controller_of,
     first_terminating_pod,
+    first_unready_pod,
     label_selector_matches,
     object_status,
     owns,
@@ -561,3 +562,28 @@ def test_an_extensions_deployments_terminating_pod():
 def test_a_replicaset_named_without_a_deployment_prefix_has_no_deployment(rs_name):
     pod = owned_pod("p", ("apps/v1", "ReplicaSet", rs_name, "u"), {"pod-template-hash": "5d9c"})
     assert pod_owners(pod) == [("apps/ReplicaSet", rs_name)]
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("kstatus-TestSuspendedJobConditions.yaml",
+     (Status.READY, "suspended (spec.suspend is true)")),
+    ("argo-job-suspended.yaml", (Status.READY, "suspended (spec.suspend is true)")),
+    # being resumed (the condition lags spec.suspend), or being suspended: both still moving
+    ("kstatus-TestSuspendedJobTransitionConditions-fromSuspended.yaml",
+     (Status.IN_PROGRESS, "not started")),
+    ("kstatus-TestSuspendedJobTransitionConditions-toSuspended.yaml",
+     (Status.IN_PROGRESS, "not started")),
+    ("kstatus-TestPreviouslySuspendedJobConditions.yaml", (Status.IN_PROGRESS, "not started")),
+])
+def test_a_job_is_suspended_only_when_spec_and_condition_agree(name, expected):
+    assert verdict(peer(name)) == expected
+
+
+def test_first_unready_pod_is_only_asked_of_replicated_workloads():
+    job = workload("batch/v1", "Job", "migrate", "u-job", None)
+    pod = owned_pod("migrate-a", ("batch/v1", "Job", "migrate", "u-job"), {})
+    assert selects(job, pod) is True
+    assert first_unready_pod(job, [pod]) is None
+    rs = workload("apps/v1", "ReplicaSet", "cache", "u-cache", {"app": "cache"})
+    rs_pod = owned_pod("cache-a", ("apps/v1", "ReplicaSet", "cache", "u-cache"), {})
+    assert first_unready_pod(rs, [rs_pod]) == ("cache-a", "pod cache-a not ready: phase Pending")
