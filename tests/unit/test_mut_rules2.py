@@ -587,3 +587,19 @@ def test_first_unready_pod_is_only_asked_of_replicated_workloads():
     rs = workload("apps/v1", "ReplicaSet", "cache", "u-cache", {"app": "cache"})
     rs_pod = owned_pod("cache-a", ("apps/v1", "ReplicaSet", "cache", "u-cache"), {})
     assert first_unready_pod(rs, [rs_pod]) == ("cache-a", "pod cache-a not ready: phase Pending")
+
+
+def test_an_unready_pod_is_explained_by_its_ready_condition_else_its_phase():
+    rs = workload("apps/v1", "ReplicaSet", "cache", "u-cache", {"app": "cache"})
+    ref = ("apps/v1", "ReplicaSet", "cache", "u-cache")
+    no_phase = owned_pod("cache-a", ref, {})
+    no_phase["status"] = {}
+    assert first_unready_pod(rs, [no_phase]) == ("cache-a", "pod cache-a not ready: phase unknown")
+    probing = owned_pod("cache-b", ref, {})
+    probing["status"] = {"phase": "Running", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+         "message": "containers with unready status: [c]"}]}
+    assert first_unready_pod(rs, [probing]) == (
+        "cache-b", "pod cache-b not ready: ContainersNotReady: containers with unready status: [c]")
+    assert first_unready_pod(rs, [probing, no_phase]) == (
+        "cache-a", "pod cache-a not ready: phase unknown (and 1 more pod not ready)")
