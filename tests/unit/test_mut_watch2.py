@@ -11,6 +11,7 @@ own streams. Also `applied_at` and `deadline_for`, pure.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -262,7 +263,6 @@ def test_the_first_failure_ends_the_wait_at_once_with_the_others_pending():
 
 
 def test_a_cancelled_run_stops_after_judging_once():
-    import threading
     cancel = threading.Event()
     cancel.set()
     clock = Clock(100.0)
