@@ -603,3 +603,74 @@ def test_an_unready_pod_is_explained_by_its_ready_condition_else_its_phase():
         "cache-b", "pod cache-b not ready: ContainersNotReady: containers with unready status: [c]")
     assert first_unready_pod(rs, [probing, no_phase]) == (
         "cache-a", "pod cache-a not ready: phase unknown (and 1 more pod not ready)")
+
+
+def test_a_failing_pod_or_workload_being_deleted_is_not_a_failure():
+    pod = bare_pod([{"name": "c", "state": {"waiting": {"reason": "ErrImagePull"}}}])
+    assert failure(pod, [])[:2] == (Status.FAILED, "pod p container c: ErrImagePull")
+    assert failure(deleting(pod), []) is None
+    sts_pod = crashing("db-0", STS_REF, {"app": "db"})
+    assert failure(statefulset(), [sts_pod]) == (Status.FAILED, cause("db-0"), ("db-0",))
+    assert failure(deleting(statefulset()), [sts_pod]) is None
+
+
+JOB_REF = ("batch/v1", "Job", "migrate", "u-job")
+
+
+def job_pod(name: str, phase: str, code: int = 1) -> dict:
+    pod = owned_pod(name, JOB_REF, {"job-name": "migrate"})
+    pod["status"] = {"phase": phase, "containerStatuses": [
+        {"name": "c", "state": {"terminated": {"exitCode": code}}}]}
+    return pod
+
+
+def failed_job(ctype: str, **cond) -> dict:
+    job = workload("batch/v1", "Job", "migrate", "u-job", None)
+    job["status"] = {"conditions": [dict(cond, type=ctype, status="True")]}
+    return job
+
+
+@pytest.mark.parametrize("ctype", ["Failed", "FailureTarget"])
+def test_a_failed_job_names_its_last_failed_pod(ctype):
+    # FailureTarget: the Job controller's verdict while its pods still terminate (1.31+)
+    job = failed_job(ctype, reason="BackoffLimitExceeded",
+                     message="Job has reached the specified backoff limit")
+    pods = [job_pod("migrate-c", "Running"), job_pod("migrate-b", "Failed", 2)]
+    assert failure(job, pods) == (
+        Status.FAILED, "BackoffLimitExceeded: Job has reached the specified backoff limit; "
+                       "pod migrate-b failed; container c exit code 2", ("migrate-b",))
+    assert failure(job, pods[:1]) == (
+        Status.FAILED, "BackoffLimitExceeded: Job has reached the specified backoff limit", ())
+
+
+def test_a_failed_job_without_reason_or_message():
+    assert failure(failed_job("Failed"), []) == (Status.FAILED, "job failed", ())
+    assert failure(failed_job("FailureTarget"), [job_pod("migrate-a", "Failed")]) == (
+        Status.FAILED, "job failed; pod migrate-a failed; container c exit code 1",
+        ("migrate-a",))
+
+
+def test_two_failing_pods_name_the_first_and_count_the_other():
+    pods = [crashing("db-1", STS_REF, {"app": "db"}), crashing("db-0", STS_REF, {"app": "db"})]
+    assert failure(statefulset(), pods) == (
+        Status.FAILED, cause("db-0") + " (and 1 more pod failing)", ("db-0",))
+
+
+def test_a_workload_without_metadata_generation_is_judged_by_its_pods():
+    sts = statefulset()
+    sts["status"]["observedGeneration"] = -1   # unreadable against a missing generation
+    pod = crashing("db-0", STS_REF, {"app": "db"})
+    assert failure(sts, [pod]) == (Status.FAILED, cause("db-0"), ("db-0",))
+    sts["metadata"]["generation"] = 0
+    assert failure(sts, [pod]) is None
+
+
+@pytest.mark.parametrize("seconds,failing", [(15, False), (16, True)])
+def test_workload_failures_default_unschedulable_grace_is_15_seconds(seconds, failing):
+    since = (NOW - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pod = owned_pod("db-0", STS_REF, {"app": "db"})
+    pod["status"] = {"phase": "Pending",
+                     "conditions": [dict(UNSCHEDULABLE, lastTransitionTime=since)]}
+    expected = (Status.FAILED, "pod db-0: Unschedulable: 0/1 nodes are available: "
+                               "1 Insufficient cpu.", ("db-0",))
+    assert failure(statefulset(), [pod]) == (expected if failing else None)
