@@ -9,10 +9,12 @@ import copy
 import json
 
 from fakeapi import KINDS, FakeApiServer
-from test_mut_runner import events_of
+from test_mut_runner import TWO, A, B, events_of
 from wiring import deployment, through_pipeline
 
-from heat_k8s_hook.engine import inventory
+from heat_k8s_hook import names
+from heat_k8s_hook.engine import inventory, plan
+from heat_k8s_hook.input.deployment import load_deployment
 from heat_k8s_hook.kube.cluster import MERGE_PATCH, NotFound
 from heat_k8s_hook.result.events import VerdictChanged
 
@@ -259,3 +261,76 @@ def test_resume_waits_only_for_live_objects_not_opted_out():
     assert answer["deploy_status_code"] == 0, answer
     assert said(lines)[-1] == "all 2 object(s) ready", lines
     assert not [line for line in lines if "ConfigMap" in line], lines
+
+
+# -- the inventory under the identity before groups, adopted ---------------------------------
+
+def renamed(config: str, action: str, options: dict | None = None) -> dict:
+    """The same deployment (stack s/1, resource r) named "app": its identity is now s/1/app,
+    its identity before groups still s/1/r (input/deployment.py: legacy_identity)."""
+    return dict(deployment(config, options, action=action), name="app")
+
+
+def parents(dep: dict) -> tuple:
+    """(inventory path of the identity now, of the identity before groups)."""
+    loaded = load_deployment(json.dumps(dep).encode())
+    base = f"/api/v1/namespaces/{inventory.NAMESPACE}/configmaps/"
+    return base + names.parent_name(loaded.slug), base + names.parent_name(loaded.legacy_slug)
+
+
+def test_an_update_adopts_the_inventory_under_the_identity_before_groups():
+    _answer, api = through_pipeline(deployment(TWO))
+    dep = renamed(TWO, "UPDATE")
+    new, old = parents(dep)
+    assert old in api.objects and new not in api.objects and new != old
+    lines: list = []
+    answer, api = through_pipeline(dep, api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == ("ConfigMap/default/a configured\n"
+                                       "ConfigMap/default/b configured\n"), answer
+    assert said(lines)[1:] == [
+        f"adopting inventory {inventory.NAMESPACE}/{old.rpartition('/')[2]} (identity s/1/r)",
+        "validated: 2 object(s) passed server-side dry-run", "applied: 2 configured",
+        "ConfigMap/default/a: ready: exists", "ConfigMap/default/b: ready: exists",
+        "all 2 object(s) ready"], lines
+    assert old not in api.objects, "the adopted parent is forgotten"
+    record = api.objects[new]
+    assert record["metadata"]["annotations"][inventory.IDENTITY] == "s/1/app"
+    assert [m.name for m in inventory.members_of(record)] == ["a", "b"]
+    own = inventory.applyset_id(new.rpartition("/")[2])
+    for path in (A, B):
+        assert api.objects[path]["metadata"]["labels"][plan.PART_OF] == own
+    # the next run finds the parent under its own name: nothing adopted, nothing written
+    lines = []
+    answer, api = through_pipeline(dep, api, lines)
+    assert answer["deploy_stdout"] == ("ConfigMap/default/a unchanged\n"
+                                       "ConfigMap/default/b unchanged\n"), answer
+    assert not [line for line in lines if "adopting" in line], lines
+
+
+def test_a_delete_adopts_the_inventory_before_groups_and_forgets_both():
+    _answer, api = through_pipeline(deployment(TWO))
+    dep = renamed(TWO, "DELETE")
+    new, old = parents(dep)
+    lines: list = []
+    answer, api = through_pipeline(dep, api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == ("ConfigMap/default/a deleted\n"
+                                       "ConfigMap/default/b deleted\n"), answer
+    assert said(lines)[1:] == [
+        f"adopting inventory {inventory.NAMESPACE}/{old.rpartition('/')[2]} (identity s/1/r)",
+        "all 2 deleted object(s) gone", "deleted: 2 object(s)"], lines
+    assert A not in api.objects and B not in api.objects
+    assert old not in api.objects and new not in api.objects
+    assert f"DELETE {old}" in api.requests and f"DELETE {new}" in api.requests
+
+
+def test_no_parent_under_either_identity_adopts_nothing():
+    api = FakeApiServer()
+    dep = renamed(TWO, "CREATE")
+    lines: list = []
+    answer, api = through_pipeline(dep, api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert not [line for line in lines if "adopting" in line], lines
+    new, old = parents(dep)
+    assert new in api.objects and old not in api.objects
