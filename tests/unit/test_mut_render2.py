@@ -78,3 +78,57 @@ def test_an_unknown_input_name_is_said_to_100_characters():
         render([doc], {"v": "abc"}, Limits())
     assert str(caught.value) == "document 1 (ConfigMap c): unknown input '" + "n" * 99 + \
         " in get_input (inputs: v)"
+
+
+def test_a_config_of_nothing_is_no_objects():
+    assert render(None, {}, Limits()) == []
+    assert render("", {}, Limits()) == []
+    assert render("---\n", {}, Limits()) == []
+
+
+def test_yaml_text_is_read_with_the_limits_and_named_by_where_it_came_from():
+    def said(config) -> str:
+        with pytest.raises(InvalidInput) as caught:
+            render(config, {}, Limits(max_documents=1))
+        return str(caught.value)
+    bad = "a: 1\n b: 2\n"
+    assert said(bad) == "config: invalid YAML at line 2, column 3: a 'key: value' is not " \
+        "allowed here (indentation?)"
+    assert said({"manifests": bad}) == "config.manifests: invalid YAML at line 2, column 3: " \
+        "a 'key: value' is not allowed here (indentation?)"
+    two = "a: 1\n---\nb: 2\n"
+    assert said(two) == "config: documents: refused, more than 1 (limit max_documents)"
+    assert said({"manifests": two}) == \
+        "config.manifests: documents: refused, more than 1 (limit max_documents)"
+    one = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    assert [m.name for m in render({"manifests": one}, {}, Limits(max_documents=1))] == ["c"]
+
+
+def test_a_config_of_another_type_is_refused_by_its_type_name():
+    def said(config) -> str:
+        with pytest.raises(InvalidInput) as caught:
+            render(config, {}, Limits())
+        return str(caught.value)
+    assert said({"manifests": 5}) == "config.manifests: expected a list of Kubernetes objects"
+    assert said({"manifests": {"kind": "ConfigMap"}}) == \
+        "config.manifests: expected a list of Kubernetes objects"
+    assert said(42) == "config: expected YAML text or a map with `manifests`, got int"
+    assert said(1.5) == "config: expected YAML text or a map with `manifests`, got float"
+
+
+def test_the_objects_of_a_list_kind_count_to_the_document_limit():
+    def cm(name: str) -> dict:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+    two = {"apiVersion": "v1", "kind": "List", "items": [cm("a"), cm("b")]}
+    assert [m.name for m in render([two], {}, Limits(max_documents=2))] == ["a", "b"]
+    with pytest.raises(LimitExceeded) as caught:
+        render([two, cm("c")], {}, Limits(max_documents=2))
+    assert str(caught.value) == "config: objects: refused, more than 2 (limit max_documents)"
+
+
+def test_an_empty_document_between_objects_is_skipped_not_the_end():
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
+    text = cm % "a" + "---\n---\n# nothing\n---\n" + cm % "b"
+    assert [(m.index, m.name) for m in render(text, {}, Limits())] == [(1, "a"), (2, "b")]
+    docs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}} for n in "ab"]
+    assert [m.name for m in render([docs[0], None, docs[1]], {}, Limits())] == ["a", "b"]
