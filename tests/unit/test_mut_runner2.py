@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 
 from fakeapi import KINDS, FakeApiServer
-from test_mut_runner import TWO, A, B, events_of
+from test_mut_runner import JOB, JOBS, TWO, A, B, events_of
 from wiring import deployment, through_pipeline
 
 from heat_k8s_hook import names
 from heat_k8s_hook.engine import inventory, plan
+from heat_k8s_hook.engine.pipeline import Context, execute
 from heat_k8s_hook.input.deployment import load_deployment
 from heat_k8s_hook.kube.cluster import MERGE_PATCH, NotFound
+from heat_k8s_hook.kube.deadline import Deadline
 from heat_k8s_hook.result.events import VerdictChanged
+from heat_k8s_hook.result.report import Masker, Result
 
 WORKLOAD_KINDS = dict(KINDS, **{
     "v1": KINDS["v1"] + [("Pod", "pods", True)],
@@ -334,3 +338,96 @@ def test_no_parent_under_either_identity_adopts_nothing():
     assert not [line for line in lines if "adopting" in line], lines
     new, old = parents(dep)
     assert new in api.objects and old not in api.objects
+
+
+# -- waiting: the watchdog's cancel, pods of this apply or from before ------------------------
+
+class CancelledAtWatch(FakeApiServer):
+    """The hook's watchdog cancels the run's deadline while the wait watches."""
+
+    deadline = None
+
+    def watch(self, path, query, timeout):
+        self.deadline.cancel()
+        return super().watch(path, query, timeout)
+
+
+def test_a_cancelled_run_stops_waiting_at_once():
+    api = CancelledAtWatch(JOBS, {"Job": {}})
+    dep = load_deployment(json.dumps(deployment(JOB % "j1", {"timeout": 3})).encode())
+    clock = time.monotonic
+    start = clock()
+    api.deadline = Deadline(start + 3, 3, clock)
+    ctx = Context(connect=lambda _options, **_kw: api, progress=lambda _line: None,
+                  started=start, deadline=api.deadline)
+    mask = Masker()
+    answer = execute(dep, ctx, Result()).as_dict(mask)
+    assert clock() - start < 2, "waited on until the deadline"
+    assert answer["deploy_status_code"] == 7, answer
+    assert last_error(answer) == ("ERROR: not ready after 0s: Job/default/j1: not started "
+                                  "[phase: wait ready]"), answer
+
+
+class Pods(Workloads):
+    """Deployments that never become available, a pod of web not ready created long before
+    (`created`), its Warning events, and managedFields as the API server writes them."""
+
+    created = "2020-01-01T00:00:00Z"
+
+    def _stamp(self, obj, created):
+        obj = super()._stamp(obj, created)
+        if obj.get("kind") == "Deployment":
+            obj["status"].update(readyReplicas=0, availableReplicas=0)
+        return obj
+
+    def _apply(self, path, body, dry):
+        status, obj = super()._apply(path, body, dry)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        obj["metadata"]["managedFields"] = [{"manager": "heat-k8s-hook", "operation": "Apply",
+                                             "time": stamp}]
+        return status, obj
+
+    def add_pod(self):
+        self.objects["/api/v1/namespaces/default/pods/web-abc-1"] = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-abc-1", "namespace": "default", "uid": "uid-pod",
+                         "resourceVersion": "1", "creationTimestamp": self.created,
+                         "labels": {"app": "web", "pod-template-hash": "abc"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                              "name": "web-abc", "controller": True}]},
+            "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [c]"}]}}
+        self.objects["/api/v1/namespaces/default/events/web-abc-1.probe"] = {
+            "apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "Unhealthy",
+            "message": "Readiness probe failed", "lastTimestamp": "2026-01-01T00:00:00Z",
+            "count": 2, "metadata": {"name": "web-abc-1.probe", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "web-abc-1", "namespace": "default"}}
+
+
+NOT_READY = "Deployment/default/web: 0 of 2 replicas available"
+POD_NOT_READY = ("; pod web-abc-1 not ready: ContainersNotReady: containers with unready "
+                 "status: [c]")
+POD_EVENT = "  event Pod/web-abc-1: Unhealthy: Readiness probe failed (x2)"
+
+
+def test_a_pod_from_before_the_apply_is_not_this_apply_s():
+    api = Pods()
+    api.add_pod()
+    answer, api = through_pipeline(deployment(WEB, {"timeout": 1}), api)
+    assert answer["deploy_status_code"] == 7, answer
+    assert answer["deploy_stderr"].rstrip("\n").split("\n")[-1] == (
+        f"ERROR: not ready after 1s: {NOT_READY} [phase: wait ready]"), answer
+    assert POD_EVENT not in answer["deploy_stderr"], answer
+
+
+def test_an_unchanged_workload_s_pods_all_count_and_their_events_are_shown():
+    api = Pods()
+    through_pipeline(deployment(WEB, {"wait": False}), api)
+    api.add_pod()
+    answer, api = through_pipeline(deployment(WEB, {"timeout": 1}, action="UPDATE"), api)
+    assert answer["deploy_status_code"] == 7, answer
+    assert answer["deploy_stdout"] == "Deployment/default/web unchanged\n", answer
+    assert answer["deploy_stderr"].rstrip("\n").split("\n")[-2:] == [
+        POD_EVENT,
+        f"ERROR: not ready after 1s: {NOT_READY}{POD_NOT_READY} [phase: wait ready]"], answer
