@@ -9,11 +9,11 @@ import os
 import time
 
 from test_fastpath_wiring import FakeClient
-from test_mut_coordinate import CM_PATH, LeaseTimeoutsApiServer, member, run
+from test_mut_coordinate import CM_PATH, LeaseTimeoutsApiServer, applied_by_0, lease_of, member, run
 from wiring import through_hook, through_pipeline
 
 from heat_k8s_hook.entry import fastpath
-from heat_k8s_hook.ha import coordinate
+from heat_k8s_hook.ha import coordinate, policy
 from heat_k8s_hook.kube import tinykube
 
 
@@ -103,3 +103,32 @@ def test_a_pid_this_user_may_not_signal_is_alive(monkeypatch):
         raise PermissionError(1, "Operation not permitted")
     monkeypatch.setattr(coordinate.os, "kill", refused)
     assert coordinate.pid_alive(4242)
+
+
+# -- a member never recorded: nothing to take off, no Lease write --------------------------------
+# (docs/testing.md listed `present=None` as equivalent, "the same removal": `with_member`
+# compares `(key in names) == present`, so with None a member not on the record is not "no
+# change" and the Lease is written again unchanged.)
+
+def test_a_delete_from_a_member_never_recorded_leaves_without_writing_the_lease():
+    api, _ = applied_by_0()
+    run(member(1), api)
+    version = lease_of(api, member(0))["metadata"]["resourceVersion"]
+    answer, lines, writes = run(member(2, "DELETE", {"group_delete": "last"}), api)
+    assert answer["deploy_status_code"] == 0, answer
+    assert lines[-1] == "left application application/web; members 0, 1 remain; objects kept"
+    assert writes == []
+    assert lease_of(api, member(0))["metadata"]["resourceVersion"] == version
+    assert policy.group_members(lease_of(api, member(0))) == ("0", "1")
+
+
+def test_a_delete_from_another_stack_by_a_member_never_recorded_writes_nothing():
+    api, _ = applied_by_0()
+    version = lease_of(api, member(0))["metadata"]["resourceVersion"]
+    answer, lines, writes = run(member(5, "DELETE", stack="s/9"), api)
+    assert answer["deploy_status_code"] == 0, answer
+    assert lines[-1] == "not deleted: application application/web was last applied from " \
+        "stack s/1; left to it"
+    assert writes == []
+    assert lease_of(api, member(0))["metadata"]["resourceVersion"] == version
+    assert CM_PATH in api.objects
