@@ -19,7 +19,7 @@ from yaml.reader import Reader
 from yaml.scanner import Scanner
 
 from heat_k8s_hook.errors import InvalidInput
-from heat_k8s_hook.input import yamldialect
+from heat_k8s_hook.input import yamldialect, yamlfast
 from heat_k8s_hook.input.limits import LimitExceeded, Limits
 
 _COUNTING = yamldialect._Loader
@@ -157,3 +157,57 @@ def test_an_error_of_no_known_kind_is_said_to_be_invalid_yaml():
         "an alias (*name) without its anchor (&name)"
     assert yamldialect._phrase(yaml.composer.ComposerError(problem="other")) == \
         "an anchor or alias is wrong here"
+
+
+class _Spy:
+    """yamlfast.documents and `_Loader` as load_documents calls them, noted."""
+
+    def __init__(self, monkeypatch):
+        self.asked, self.loaders = [], []
+        real_documents, real_loader = yamlfast.documents, yamldialect._Loader
+
+        def documents(text, limits, loader_class):
+            self.asked.append((text, limits, loader_class))
+            return real_documents(text, limits, loader_class)
+
+        def loader(text, limits, what):
+            self.loaders.append((text, limits, what))
+            return real_loader(text, limits, what)
+        monkeypatch.setattr(yamlfast, "documents", documents)
+        monkeypatch.setattr(yamldialect, "_Loader", loader)
+
+
+def test_a_text_libyaml_composes_within_the_limits_is_not_read_again(monkeypatch):
+    spy = _Spy(monkeypatch)
+    limits = Limits(max_nodes=50)
+    assert yamldialect.load_documents("a: [1, 2]\n", "config", limits) == [{"a": [1, 2]}]
+    assert spy.asked == [("a: [1, 2]\n", limits, yamldialect._CLoader)]
+    assert spy.loaders == []
+    # refused by the fast path: read again by the counting composer, which says why
+    with pytest.raises(LimitExceeded):
+        yamldialect.load_documents("a: [1, 2]\n", "manifests", Limits(max_nodes=3))
+    assert spy.loaders == [("a: [1, 2]\n", Limits(max_nodes=3), "manifests")]
+
+
+def test_without_libyaml_the_fast_path_is_given_no_loader(monkeypatch):
+    monkeypatch.setattr(yamldialect, "_CParser", None)
+    spy = _Spy(monkeypatch)
+    assert yamldialect.load_documents("a: 1\n") == [{"a": 1}]
+    assert spy.asked == [("a: 1\n", Limits(), None)]
+    assert spy.loaders == [("a: 1\n", Limits(), "config")]
+
+
+def test_a_text_that_is_not_unicode_is_refused_before_it_is_read():
+    with pytest.raises(InvalidInput) as caught:
+        yamldialect.load_documents("a: \ud800\n", "config.manifests")
+    assert str(caught.value) == "config.manifests: text that is not Unicode (a lone surrogate)"
+
+
+def test_two_merge_keys_in_one_map_are_both_merged_not_duplicate_keys():
+    """kubectl's go-yaml (v2, sigs.k8s.io/yaml) merges each `<<` of a map in turn; the
+    duplicate-key check is for the other keys."""
+    text = "a: &a {x: 1}\nb: &b {y: 2}\nm:\n  <<: *a\n  <<: *b\n  z: 3\n"
+    expected = [{"a": {"x": 1}, "b": {"y": 2}, "m": {"x": 1, "y": 2, "z": 3}}]
+    assert load(text) == expected
+    assert message(load, text + "  z: 4\n") == \
+        "config: invalid YAML at line 7, column 3: a duplicate key"
