@@ -387,7 +387,7 @@ class Pods(Workloads):
                                              "time": stamp}]
         return status, obj
 
-    def add_pod(self):
+    def add_pod(self, crashing: bool = False):
         self.objects["/api/v1/namespaces/default/pods/web-abc-1"] = {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "web-abc-1", "namespace": "default", "uid": "uid-pod",
@@ -398,6 +398,10 @@ class Pods(Workloads):
             "status": {"phase": "Running", "conditions": [
                 {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
                  "message": "containers with unready status: [c]"}]}}
+        if crashing:
+            self.objects["/api/v1/namespaces/default/pods/web-abc-1"]["status"][
+                "containerStatuses"] = [{"name": "c", "restartCount": 3, "state": {"waiting": {
+                    "reason": "CrashLoopBackOff", "message": "back-off 40s"}}}]
         self.objects["/api/v1/namespaces/default/events/web-abc-1.probe"] = {
             "apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "Unhealthy",
             "message": "Readiness probe failed", "lastTimestamp": "2026-01-01T00:00:00Z",
@@ -431,3 +435,14 @@ def test_an_unchanged_workload_s_pods_all_count_and_their_events_are_shown():
     assert answer["deploy_stderr"].rstrip("\n").split("\n")[-2:] == [
         POD_EVENT,
         f"ERROR: not ready after 1s: {NOT_READY}{POD_NOT_READY} [phase: wait ready]"], answer
+
+
+def test_a_failed_workload_s_pod_is_named_with_its_warning_events():
+    api = Pods()
+    api.created = "2099-01-01T00:00:00Z"   # after this apply
+    api.add_pod(crashing=True)
+    answer, api = through_pipeline(deployment(WEB, {"timeout": 1}), api)
+    assert answer["deploy_status_code"] == 6, answer
+    assert answer["deploy_stderr"].rstrip("\n").split("\n")[-2:] == [
+        POD_EVENT, "ERROR: Deployment/default/web: pod web-abc-1 container c: CrashLoopBackOff: "
+                   "back-off 40s (3 restarts) [phase: wait ready]"], answer
