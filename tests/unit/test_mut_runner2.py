@@ -17,7 +17,7 @@ from heat_k8s_hook import names
 from heat_k8s_hook.engine import inventory, plan
 from heat_k8s_hook.engine.pipeline import Context, execute
 from heat_k8s_hook.input.deployment import load_deployment
-from heat_k8s_hook.kube.cluster import MERGE_PATCH, NotFound
+from heat_k8s_hook.kube.cluster import MERGE_PATCH, NotFound, Resource
 from heat_k8s_hook.kube.deadline import Deadline
 from heat_k8s_hook.result.events import VerdictChanged
 from heat_k8s_hook.result.report import Masker, Result
@@ -298,6 +298,8 @@ def test_an_update_adopts_the_inventory_under_the_identity_before_groups():
         "ConfigMap/default/a: ready: exists", "ConfigMap/default/b: ready: exists",
         "all 2 object(s) ready"], lines
     assert old not in api.objects, "the adopted parent is forgotten"
+    assert [r for r in api.requests if r.startswith(
+        f"DELETE /api/v1/namespaces/{inventory.NAMESPACE}/configmaps/")] == [f"DELETE {old}"]
     record = api.objects[new]
     assert record["metadata"]["annotations"][inventory.IDENTITY] == "s/1/app"
     assert [m.name for m in inventory.members_of(record)] == ["a", "b"]
@@ -446,3 +448,51 @@ def test_a_failed_workload_s_pod_is_named_with_its_warning_events():
     assert answer["deploy_stderr"].rstrip("\n").split("\n")[-2:] == [
         POD_EVENT, "ERROR: Deployment/default/web: pod web-abc-1 container c: CrashLoopBackOff: "
                    "back-off 40s (3 restarts) [phase: wait ready]"], answer
+
+
+# -- custom resources of a CRD created in the same run ----------------------------------------
+
+CRD_API = "apiextensions.k8s.io/v1"
+ESTABLISHED = {"conditions": [{"type": "NamesAccepted", "status": "True"},
+                              {"type": "Established", "status": "True"}]}
+
+
+class Crds(FakeApiServer):
+    """CRDs are served, and a CRD's kind is discovered once the CRD exists."""
+
+    def __init__(self):
+        super().__init__(dict(KINDS, **{CRD_API: [("CustomResourceDefinition",
+                                                   "customresourcedefinitions", False)]}),
+                         {"CustomResourceDefinition": ESTABLISHED})
+
+    def discover(self, api_version):
+        found = super().discover(api_version)
+        for path, crd in list(self.objects.items()):
+            if "/customresourcedefinitions/" not in path:
+                continue
+            spec = crd["spec"]
+            for v in spec["versions"]:
+                if f"{spec['group']}/{v['name']}" == api_version:
+                    found[spec["names"]["kind"]] = Resource(
+                        spec["group"], v["name"], spec["names"]["kind"],
+                        spec["names"]["plural"], spec["scope"] == "Namespaced")
+        return found
+
+
+CRD = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+       "metadata: {name: widgets.example.com}\n"
+       "spec: {group: example.com, scope: Namespaced, names: {kind: Widget, plural: widgets},"
+       " versions: [{name: v1, served: true, storage: true}]}\n")
+WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n"
+
+
+def test_a_custom_resource_of_a_crd_in_the_same_config_is_applied_after_it():
+    lines: list = []
+    answer, api = through_pipeline(deployment(CRD + "---\n" + WIDGET), Crds(), lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == ("CustomResourceDefinition/widgets.example.com created\n"
+                                       "Widget/default/w created\n"), answer
+    assert "/apis/example.com/v1/namespaces/default/widgets/w" in api.objects
+    said_ = said(lines)
+    assert said_[1] == "validated: 1 object(s) passed server-side dry-run", lines
+    assert said_[-1] == "all 2 object(s) ready", lines
