@@ -10,10 +10,12 @@ import json
 import time
 
 from fakeapi import KINDS, FakeApiServer
-from test_mut_runner import JOB, JOBS, TWO, A, B, events_of
+from test_mut_runner import CM, JOB, JOBS, TWO, A, B, events_of
 from wiring import deployment, through_pipeline
 
 from heat_k8s_hook import names
+from heat_k8s_hook.config.keystone_settings import KeystoneSettings
+from heat_k8s_hook.config.settings import Settings
 from heat_k8s_hook.engine import inventory, plan
 from heat_k8s_hook.engine.pipeline import Context, execute
 from heat_k8s_hook.input.deployment import load_deployment
@@ -496,3 +498,57 @@ def test_a_custom_resource_of_a_crd_in_the_same_config_is_applied_after_it():
     said_ = said(lines)
     assert said_[1] == "validated: 1 object(s) passed server-side dry-run", lines
     assert said_[-1] == "all 2 object(s) ready", lines
+
+
+def test_the_wait_until_gone_goes_past_a_custom_resource_whose_crd_went():
+    """Widget w is pruned with its CRD: its kind is no longer served, so it is gone; the
+    ConfigMap and the CRD after it are still waited for."""
+    _answer, api = through_pipeline(deployment(CRD + "---\n" + WIDGET + "---\n" + TWO), Crds())
+    lines: list = []
+    answer, api = through_pipeline(deployment(CM % ("a", "a"), action="UPDATE"), api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == (
+        "ConfigMap/default/a unchanged\nWidget/default/w pruned\nConfigMap/default/b pruned\n"
+        "CustomResourceDefinition/widgets.example.com pruned\n"), answer
+    assert said(lines)[-1] == "all 2 deleted object(s) gone", lines
+
+
+KEYSTONE = Settings(keystone=KeystoneSettings("https://k8s.example:6443", "/etc/ca.pem",
+                                              "heat_signal"))
+
+
+def through_keystone(dep: dict, api: FakeApiServer, lines: list | None = None) -> tuple:
+    """pipeline.execute in Keystone mode: the records live in the deployment's namespace."""
+    mask = Masker()
+    ctx = Context(connect=lambda _options, **_kw: api, settings=KEYSTONE,
+                  progress=(lines.append if lines is not None else lambda _line: None),
+                  mask=mask)
+    return execute(load_deployment(json.dumps(dep).encode()), ctx, Result()).as_dict(mask), api
+
+
+def test_keystone_mode_adopts_the_parent_in_the_deployment_s_namespace():
+    api = FakeApiServer()
+    answer, api = through_keystone(deployment(TWO, {"namespace": "default"}), api)
+    assert answer["deploy_status_code"] == 0, answer
+    dep = renamed(TWO, "UPDATE", {"namespace": "default"})
+    loaded = load_deployment(json.dumps(dep).encode())
+    old = f"/api/v1/namespaces/default/configmaps/{names.parent_name(loaded.legacy_slug)}"
+    new = f"/api/v1/namespaces/default/configmaps/{names.parent_name(loaded.slug)}"
+    assert old in api.objects, sorted(api.objects)
+    lines: list = []
+    answer, api = through_keystone(dep, api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == ("ConfigMap/default/a configured\n"
+                                       "ConfigMap/default/b configured\n"), answer
+    assert old not in api.objects and new in api.objects
+    assert said(lines)[1].startswith("adopting inventory default/"), lines
+
+
+def test_keystone_mode_deletes_under_the_adopted_parent_s_set_id():
+    api = FakeApiServer()
+    answer, api = through_keystone(deployment(TWO, {"namespace": "default"}), api)
+    answer, api = through_keystone(renamed(TWO, "DELETE", {"namespace": "default"}), api)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == ("ConfigMap/default/a deleted\n"
+                                       "ConfigMap/default/b deleted\n"), answer
+    assert A not in api.objects and B not in api.objects
