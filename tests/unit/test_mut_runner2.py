@@ -552,3 +552,33 @@ def test_keystone_mode_deletes_under_the_adopted_parent_s_set_id():
     assert answer["deploy_stdout"] == ("ConfigMap/default/a deleted\n"
                                        "ConfigMap/default/b deleted\n"), answer
     assert A not in api.objects and B not in api.objects
+
+
+class LateJobs(FakeApiServer):
+    """A Job completes only once the wait watches: its verdict comes from the watch, whose
+    selector is the run's own set id."""
+
+    def __init__(self):
+        super().__init__(JOBS, {"Job": {}})
+
+    def watch(self, path, query, timeout):
+        with self.lock:
+            for p, o in list(self.objects.items()):
+                if "/jobs/" in p and not o.get("status"):
+                    done = copy.deepcopy(o)
+                    done["status"] = {"succeeded": 1, "conditions": [
+                        {"type": "Complete", "status": "True"}]}
+                    self.version += 1
+                    done["metadata"]["resourceVersion"] = str(self.version)
+                    self._store(p, done, False)
+        return super().watch(path, query, timeout)
+
+
+def test_after_an_adoption_the_wait_watches_under_the_run_s_own_set_id():
+    _answer, api = through_pipeline(deployment(JOB % "j1", {"wait": False}), LateJobs())
+    lines: list = []
+    answer, api = through_pipeline(renamed(JOB % "j1", "UPDATE", {"timeout": 1}), api, lines)
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == "Job/default/j1 configured\n", answer
+    assert said(lines)[-2:] == ["Job/default/j1: ready: complete, 1 succeeded",
+                                "all 1 object(s) ready"], lines
