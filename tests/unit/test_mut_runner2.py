@@ -582,3 +582,12 @@ def test_after_an_adoption_the_wait_watches_under_the_run_s_own_set_id():
     assert answer["deploy_stdout"] == "Job/default/j1 configured\n", answer
     assert said(lines)[-2:] == ["Job/default/j1: ready: complete, 1 succeeded",
                                 "all 1 object(s) ready"], lines
+
+
+def test_without_a_name_the_identity_before_groups_is_the_same_and_read_once():
+    dep = deployment(TWO)
+    new, old = parents(dep)
+    assert new == old
+    answer, api = through_pipeline(dep)
+    assert answer["deploy_status_code"] == 0, answer
+    assert [r for r in api.requests if r == f"GET {new}"] == [f"GET {new}"], api.requests
