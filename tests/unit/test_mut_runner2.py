@@ -16,7 +16,7 @@ from wiring import deployment, through_pipeline
 from heat_k8s_hook import names
 from heat_k8s_hook.config.keystone_settings import KeystoneSettings
 from heat_k8s_hook.config.settings import Settings
-from heat_k8s_hook.engine import inventory, plan
+from heat_k8s_hook.engine import inventory, pipeline, plan, steps
 from heat_k8s_hook.engine.pipeline import Context, execute
 from heat_k8s_hook.input.deployment import load_deployment
 from heat_k8s_hook.kube.cluster import MERGE_PATCH, NotFound, Resource
@@ -591,3 +591,17 @@ def test_without_a_name_the_identity_before_groups_is_the_same_and_read_once():
     answer, api = through_pipeline(dep)
     assert answer["deploy_status_code"] == 0, answer
     assert [r for r in api.requests if r == f"GET {new}"] == [f"GET {new}"], api.requests
+
+
+def test_the_plan_of_a_suspend_with_option_suspend_none_is_a_note():
+    """The CLI's `plan` (pipeline.open_run + plan_for) gathers even when the hook would not
+    connect: option suspend none still plans nothing but the note."""
+    api = created()
+    dep = load_deployment(json.dumps(deployment(APP, {"namespace": NS, "suspend": "none"},
+                                                action="SUSPEND")).encode())
+    ctx = Context(connect=lambda _options, **_kw: api, progress=lambda _line: None)
+    manifests = pipeline.rendered(dep, ctx)
+    with pipeline.open_run(dep, ctx, lambda _event: None, manifests) as run_ctx:
+        facts, planned = pipeline.plan_for(run_ctx, manifests)
+    assert facts.suspend == "none"
+    assert planned == [steps.Note("SUSPEND: option suspend is none: workloads left as they are")]
