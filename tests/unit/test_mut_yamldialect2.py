@@ -211,3 +211,15 @@ def test_two_merge_keys_in_one_map_are_both_merged_not_duplicate_keys():
     assert load(text) == expected
     assert message(load, text + "  z: 4\n") == \
         "config: invalid YAML at line 7, column 3: a duplicate key"
+
+
+def test_a_config_nested_deep_within_max_depth_is_read():
+    """libyaml composes it and the constructor builds it level by level (not recursively):
+    250 nested lists, and 250 nested maps, under a max_depth of 1000."""
+    lists = load("[" * 250 + "x" + "]" * 250, Limits(max_depth=1000))
+    maps = load("{a: " * 250 + "x" + "}" * 250, Limits(max_depth=1000))
+    for value, kind in ((lists[0], list), (maps[0], dict)):
+        for _ in range(250):
+            assert isinstance(value, kind)
+            value = value[0] if kind is list else value["a"]
+        assert value == "x"
