@@ -605,3 +605,22 @@ def test_the_plan_of_a_suspend_with_option_suspend_none_is_a_note():
         facts, planned = pipeline.plan_for(run_ctx, manifests)
     assert facts.suspend == "none"
     assert planned == [steps.Note("SUSPEND: option suspend is none: workloads left as they are")]
+
+
+def test_resume_counts_every_pod_of_a_workload_it_did_not_write():
+    """web was scaled back by hand before RESUME: nothing to restore, so nothing was applied
+    and its pods from before count (named with their events when it is not ready)."""
+    api = Pods()
+    through_pipeline(deployment(WEB, {"wait": False}), api)
+    through_pipeline(deployment(WEB, {"wait": False}, action="SUSPEND"), api)
+    web = "/apis/apps/v1/namespaces/default/deployments/web"
+    api.objects[web]["spec"]["replicas"] = 2   # its status still says 0 (updated: 0)
+    api.add_pod()
+    lines: list = []
+    answer, api = through_pipeline(deployment(WEB, {"timeout": 1}, action="RESUME"), api, lines)
+    assert answer["deploy_status_code"] == 7, answer
+    assert answer["deploy_stdout"] == "", answer
+    assert answer["deploy_stderr"].rstrip("\n").split("\n")[-2:] == [
+        POD_EVENT,
+        "ERROR: not ready after 1s: Deployment/default/web: 0 of 2 replicas updated"
+        f"{POD_NOT_READY} [phase: wait ready]"], answer
