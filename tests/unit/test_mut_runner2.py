@@ -624,3 +624,42 @@ def test_resume_counts_every_pod_of_a_workload_it_did_not_write():
         POD_EVENT,
         "ERROR: not ready after 1s: Deployment/default/web: 0 of 2 replicas updated"
         f"{POD_NOT_READY} [phase: wait ready]"], answer
+
+
+# -- outputs: matched by kind and namespace, refused before any write ---------------------------
+
+TWO_NS = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\n"
+          "data: {k: v-default}\n---\n"
+          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: kube-system}\n"
+          "data: {k: v-kube-system}\n")
+
+
+def test_an_output_names_its_object_by_group_kind_and_namespace():
+    # (not "ConfigMap/default/c": the output syntax takes "ConfigMap/default" for a group/kind)
+    options = {"outputs": {"sys": "ConfigMap/kube-system/c:{.data.k}",
+                           "any": "ConfigMap/c:{.data.k}"}}
+    answer, api = through_pipeline(deployment(TWO_NS, options))
+    assert answer["deploy_status_code"] == 0, answer
+    assert (answer["sys"], answer["any"]) == ("v-kube-system", "v-default"), answer
+    answer, api = through_pipeline(
+        deployment(WEB, {"wait": False, "outputs": {"n": "apps/Deployment/web:{.spec.replicas}"}}),
+        Workloads())
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["n"] == 2, answer
+
+
+def test_an_output_selecting_secret_data_is_refused_before_anything_is_written():
+    secret = ("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+              "stringData: {token: c2VjcmV0LXZhbHVl}\n")
+    answer, api = through_pipeline(deployment(secret, {"outputs": {"t": "Secret/s:{..token}"}}))
+    assert answer["deploy_status_code"] == 2, answer
+    assert last_error(answer).startswith(
+        "ERROR: output t: refused: its JSONPath selects Secret data"), answer
+    assert not [w for w in api.writes if "/secrets/" in w], api.writes
+
+
+def test_only_namespaces_are_looked_up_as_namespaces():
+    answer, api = through_pipeline(deployment(TWO))
+    assert answer["deploy_status_code"] == 0, answer
+    assert not [r for r in api.requests if r in ("GET /api/v1/namespaces/a",
+                                                 "GET /api/v1/namespaces/b")], api.requests
