@@ -663,3 +663,12 @@ def test_only_namespaces_are_looked_up_as_namespaces():
     assert answer["deploy_status_code"] == 0, answer
     assert not [r for r in api.requests if r in ("GET /api/v1/namespaces/a",
                                                  "GET /api/v1/namespaces/b")], api.requests
+
+
+def test_a_namespace_the_config_creates_is_looked_up_once_and_created():
+    config = ("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
+              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n")
+    answer, api = through_pipeline(deployment(config))
+    assert answer["deploy_status_code"] == 0, answer
+    assert answer["deploy_stdout"] == "Namespace/shop created\nConfigMap/shop/c created\n"
+    assert "GET /api/v1/namespaces/shop" in api.requests
