@@ -672,3 +672,31 @@ def test_workload_failures_default_unschedulable_grace_is_15_seconds(seconds, fa
     expected = (Status.FAILED, "pod db-0: Unschedulable: 0/1 nodes are available: "
                                "1 Insufficient cpu.", ("db-0",))
     assert failure(statefulset(), [pod]) == (expected if failing else None)
+
+
+def test_an_object_without_metadata_generation_is_not_waiting_for_one():
+    cm = obj("v1", "ConfigMap")
+    del cm["metadata"]["generation"]
+    cm["status"]["observedGeneration"] = -1   # unreadable against a missing generation
+    assert verdict(cm) == (Status.READY, "exists")
+    cm["metadata"]["generation"] = 0
+    assert verdict(cm) == (
+        Status.IN_PROGRESS, "waiting for the controller to observe generation 0 (observed -1)")
+
+
+@pytest.mark.parametrize("thing,message", [
+    ([{"kind": "Pod"}], "not an object: list"),
+    ("Pod", "not an object: str"),
+])
+def test_what_is_not_an_object_is_named_by_its_type(thing, message):
+    v = object_status(thing, NOW)
+    assert (v.status, v.message) == (Status.UNKNOWN, message)
+
+
+def test_a_field_no_rule_can_hash_cannot_be_evaluated():
+    # a waiting reason (looked up in a set) or a condition type (a dict key) that is a list
+    pod = bare_pod([{"name": "c", "state": {"waiting": {"reason": ["ErrImagePull"]}}}])
+    hpa = obj("autoscaling/v2", "HorizontalPodAutoscaler", {},
+              {"conditions": [{"type": ["AbleToScale"], "status": "True"}]})
+    for o in (pod, hpa):
+        assert verdict(o) == (Status.UNKNOWN, "cannot evaluate: TypeError: unhashable type: 'list'")
