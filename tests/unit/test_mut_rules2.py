@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import pathlib
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 import yaml
@@ -700,3 +700,14 @@ def test_a_field_no_rule_can_hash_cannot_be_evaluated():
               {"conditions": [{"type": ["AbleToScale"], "status": "True"}]})
     for o in (pod, hpa):
         assert verdict(o) == (Status.UNKNOWN, "cannot evaluate: TypeError: unhashable type: 'list'")
+
+
+def test_a_clock_in_another_zone_is_the_same_instant():
+    since = (NOW - timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+           "status": {"phase": "Pending",
+                      "conditions": [dict(UNSCHEDULABLE, lastTransitionTime=since)]}}
+    east = NOW.astimezone(timezone(timedelta(hours=2)))   # 14:00+02:00 is NOW
+    assert pod_failure(pod, east) is None
+    assert pod_failure(pod, east + timedelta(seconds=6)) == (
+        "pod p: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.")
