@@ -711,3 +711,9 @@ def test_a_clock_in_another_zone_is_the_same_instant():
     assert pod_failure(pod, east) is None
     assert pod_failure(pod, east + timedelta(seconds=6)) == (
         "pod p: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.")
+
+
+def test_a_malformed_nested_field_is_named_by_its_dotted_path():
+    svc = obj("v1", "Service", {"type": "LoadBalancer"}, {"loadBalancer": "pending"})
+    assert verdict(svc) == (
+        Status.UNKNOWN, "malformed object: status.loadBalancer is not an object: str")
