@@ -104,10 +104,18 @@ def test_a_crd_not_established_for_a_reason_other_than_installing_fails():
 
 
 def test_a_crd_established_unknown_waits():
-    # (Established False without a reason is left unpinned on purpose: kstatus's crdConditions
-    # calls any reason but Installing Failed, where this rule waits on an empty one)
     crd = obj(CRD, "CustomResourceDefinition", {}, {"conditions": [
         {"type": "Established", "status": "Unknown", "reason": "NotAccepted"}]})
+    assert verdict(crd) == (Status.IN_PROGRESS, "not yet established")
+
+
+@pytest.mark.parametrize("reason", [{}, {"reason": ""}])
+def test_a_crd_not_established_without_a_reason_waits(reason):
+    """A deliberate difference from kstatus (crdConditions: Failed for any reason but
+    Installing): a False with no reason gives the user no cause to act on, so the rule waits
+    and the timeout names the CRD. The API server always gives one (Installing, NotAccepted)."""
+    crd = obj(CRD, "CustomResourceDefinition", {}, {"conditions": [
+        {"type": "Established", "status": "False", **reason}]})
     assert verdict(crd) == (Status.IN_PROGRESS, "not yet established")
 
 
