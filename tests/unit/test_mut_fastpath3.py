@@ -41,3 +41,16 @@ def test_naming_without_a_name_or_an_id_is_the_full_paths():
     assert dep.identity == ""
     assert fastpath.naming(p) == (
         dep.identity, f"/api/v1/namespaces/heat-k8s-hook/configmaps/{parent_name(dep.slug)}")
+
+
+def test_a_delivery_without_a_password_is_keyed_apart_from_any_password(env):  # noqa: F811
+    """Kills delivery_key 90 (a missing password keyed as "XXXX"): the password is the HMAC
+    key, not a fact, so a missing one must be keyed as nothing, not as some password."""
+    p = payload()
+    without = copy.deepcopy(p)
+    without["inputs"] = [i for i in p["inputs"] if i["name"] != "deploy_password"]
+    for value in ("XXXX", "pw", ""):
+        with_pw = copy.deepcopy(without)
+        with_pw["inputs"].append({"name": "deploy_password", "type": "String", "value": value})
+        same = fastpath.delivery_key(with_pw, env) == fastpath.delivery_key(without, env)
+        assert same is (value == "")
