@@ -246,10 +246,13 @@ if _CParser is not None:
 def _phrase(exc: yaml.YAMLError) -> str:
     if isinstance(exc, DialectError):
         return exc.phrase
-    problem = str(getattr(exc, "problem", "") or "")
-    for prefix, phrase in _PHRASES:
-        if problem.startswith(prefix):
-            return phrase
+    # the problem, else the context (an anchor defined twice: "found duplicate anchor" is the
+    # context, "second occurrence" the problem)
+    for said in (getattr(exc, "problem", ""), getattr(exc, "context", "")):
+        said = str(said or "")
+        for prefix, phrase in _PHRASES:
+            if said.startswith(prefix):
+                return phrase
     return next((phrase for cls, phrase in _BY_CLASS if isinstance(exc, cls)), "invalid YAML")
 
 

@@ -223,3 +223,15 @@ def test_a_config_nested_deep_within_max_depth_is_read():
             assert isinstance(value, kind)
             value = value[0] if kind is list else value["a"]
         assert value == "x"
+
+
+@pytest.mark.parametrize("with_libyaml", [True, False])
+def test_an_anchor_defined_twice_is_said_so(with_libyaml, monkeypatch):
+    """PyYAML and libyaml put "found duplicate anchor" in the error's context, not its problem
+    ("second occurrence"): the phrase is looked up in both, and the anchor's name is not said."""
+    if not with_libyaml:
+        monkeypatch.setattr(yamldialect, "_CParser", None)
+    text = "a: &secretname 1\nb: &secretname 2\n"
+    said = message(load, text, Limits())
+    assert said == "config: invalid YAML at line 2, column 4: an anchor (&name) defined twice"
+    assert "secretname" not in said
