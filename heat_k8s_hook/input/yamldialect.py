@@ -29,7 +29,7 @@ import yaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
-from yaml.nodes import MappingNode, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from heat_k8s_hook.errors import InvalidInput
@@ -148,16 +148,7 @@ class _Constructor(SafeConstructor):
     def construct_mapping(self, node, deep=False):
         if not isinstance(node, MappingNode):
             raise DialectError("a map was expected here", node.start_mark)
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.tag == _TAG + "merge":
-                continue
-            if not isinstance(key_node, ScalarNode):
-                raise DialectError("a key must be a plain value, not a map or list",
-                                   key_node.start_mark)
-            if key_node.value in seen:
-                raise DialectError("a duplicate key", key_node.start_mark)
-            seen.add(key_node.value)
+        _check_keys(node)
         self.flatten_mapping(node)
         mapping = {}
         for key_node, value_node in node.value:
@@ -165,6 +156,27 @@ class _Constructor(SafeConstructor):
             mapping[key if isinstance(key, str) else key_node.value] = \
                 self.construct_object(value_node, deep=deep)
         return mapping
+
+
+def _check_keys(node: MappingNode) -> None:
+    """Plain, unique keys; and so in the maps a merge key (`<<`) brings in when they are written
+    inline (`<<: {a: 1}`, `<<: [{a: 1}]`): flatten_mapping copies their keys into this map
+    without building them as maps of their own, so nothing else would check them. The keys
+    merged in may repeat this map's own (the map's own win: YAML's merge)."""
+    seen = set()
+    for key_node, value_node in node.value:
+        if key_node.tag == _TAG + "merge":
+            merged = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for item in merged:
+                if isinstance(item, MappingNode):
+                    _check_keys(item)
+            continue
+        if not isinstance(key_node, ScalarNode):
+            raise DialectError("a key must be a plain value, not a map or list",
+                               key_node.start_mark)
+        if key_node.value in seen:
+            raise DialectError("a duplicate key", key_node.start_mark)
+        seen.add(key_node.value)
 
 
 _Constructor.add_constructor(_TAG + "int", _Constructor.construct_yaml_int)
