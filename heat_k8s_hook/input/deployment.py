@@ -35,9 +35,12 @@ ACTIONS = frozenset({"CREATE", "UPDATE", "DELETE", "SUSPEND", "RESUME", "CHECK",
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_FIELD_MANAGER = "heat-k8s-hook"
 
+# Kind/name, Kind/namespace/name, group/Kind/name, group/Kind/namespace/name. `A/b/c` is a Kind,
+# a namespace and a name, `a/B/c` a group, a Kind and a name: groups and namespaces are lower
+# case, a grouped Kind starts with a capital (as every Kind Kubernetes and CRDs define).
 _OUTPUT_REF = re.compile(
-    r"^(?P<kind>[A-Za-z0-9.]+(?:/[A-Za-z0-9]+)?)/(?:(?P<ns>[a-z0-9.-]+)/)?(?P<name>[a-z0-9.:-]+)"
-    r":(?P<path>\{.+\})$")
+    r"^(?P<kind>[a-z0-9][a-z0-9.-]*/[A-Z][A-Za-z0-9]*|[A-Za-z][A-Za-z0-9]*)"
+    r"/(?:(?P<ns>[a-z0-9.-]+)/)?(?P<name>[a-z0-9.:-]+):(?P<path>\{.+\})$")
 
 
 @dataclass(frozen=True)
