@@ -133,8 +133,10 @@ class Applier:
             return Change(item.ref, action_of(status, obj, current), obj)
         return self._map(one, items)
 
-    def delete(self, refs: Iterable[ObjectRef], action: Action) -> list:
+    def delete(self, refs: Iterable[ObjectRef], action: Action, also: str = "") -> list:
         """Delete refs (foreground for workloads, see plan.propagation); those already gone
-        are reported as such."""
+        are reported as such. `also`: another ApplySet id whose members are ours too (an
+        adopted parent's)."""
+        ids = (self.applyset_id, also) if also else (self.applyset_id,)
         return self._map(lambda ref: remove.delete_one(
-            self.cluster, ref, action, self.applyset_id, self.mask, self.timeout), refs)
+            self.cluster, ref, action, ids, self.mask, self.timeout), refs)

@@ -19,17 +19,18 @@ from heat_k8s_hook.objects import Action, ObjectRef
 log = logging.getLogger("heat_k8s_hook")
 
 
-def delete_options(ref: ObjectRef, live: Mapping, applyset_id: str) -> dict | None:
-    """The DeleteOptions for a live member, or None when it is no longer labelled ours."""
+def delete_options(ref: ObjectRef, live: Mapping, applyset_ids: tuple) -> dict | None:
+    """The DeleteOptions for a live member, or None when it is no longer labelled ours (with
+    one of `applyset_ids`)."""
     labels = live.get("metadata", {}).get("labels") or {}
-    if labels.get(plan.PART_OF) != applyset_id:
+    if labels.get(plan.PART_OF) not in applyset_ids:
         return None
     return {"kind": "DeleteOptions", "apiVersion": "v1",
             "propagationPolicy": plan.propagation(ref.kind),
             "preconditions": {"uid": live["metadata"]["uid"]}}
 
 
-def delete_one(cluster: Cluster, ref: ObjectRef, action: Action, applyset_id: str,
+def delete_one(cluster: Cluster, ref: ObjectRef, action: Action, applyset_ids: tuple,
                mask: Callable[[str], str], timeout: Callable[[], float]) -> Change:
     """Delete one member (see plan.propagation); one already gone is reported as such."""
     try:
@@ -43,7 +44,7 @@ def delete_one(cluster: Cluster, ref: ObjectRef, action: Action, applyset_id: st
         return Change(ref, Action.GONE)
     except ApiError as exc:
         raise ApplyRejected(f"{ref}: {explain(exc.status, exc.message, mask)}") from None
-    body = delete_options(ref, live, applyset_id)
+    body = delete_options(ref, live, applyset_ids)
     if body is None:
         log.warning("%s: no longer labelled as part of this deployment; left alone", ref)
         return Change(ref, Action.SKIPPED, live)

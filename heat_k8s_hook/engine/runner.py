@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from heat_k8s_hook import names
-from heat_k8s_hook.engine import drift, inventory, plan, steps, suspend, suspend_client
+from heat_k8s_hook.engine import adopt, drift, inventory, plan, steps, suspend, suspend_client
 from heat_k8s_hook.engine.apply import Applier, Change
 from heat_k8s_hook.engine.inventory_client import InventoryClient
 from heat_k8s_hook.errors import HookError, InvalidInput, NotReady, TimedOut
@@ -49,7 +49,8 @@ class RunContext:
     items: dict = field(default_factory=dict)     # ref.key -> apply.Item
     live: dict = field(default_factory=dict)      # ref.key -> live object
     changes: dict = field(default_factory=dict)   # ref.key -> Change (apply, prune, delete)
-    adopted: str = ""   # the parent under the identity before groups, taken over (adopt_parent)
+    adopted: str = ""      # the parent under the identity before groups, taken over (adopt.py)
+    adopted_id: str = ""   # its ApplySet id: its members carry it until applied again
 
     @property
     def parent_name(self) -> str:
@@ -61,7 +62,7 @@ class RunContext:
 def gather(ctx: RunContext, manifests: list) -> steps.Facts:
     """Inventory, discovery, live members and missing namespaces: what the planner needs."""
     dep, opts = ctx.dep, ctx.dep.options
-    parent = ctx.inventory.get(ctx.parent_name) or adopt_parent(ctx)
+    parent = ctx.inventory.get(ctx.parent_name) or adopt.parent(ctx)
     previous = tuple(inventory.members_of(parent))
     objects: tuple = ()
     missing: frozenset = frozenset()
@@ -72,7 +73,7 @@ def gather(ctx: RunContext, manifests: list) -> steps.Facts:
         ctx.items = {it.ref.key: it for it in items}
         ctx.live = ctx.applier.observe(items)
         if ctx.adopted:  # members still labelled for the adopted parent are live too
-            ctx.live = {**_observe_adopted(ctx, items), **ctx.live}
+            ctx.live = {**adopt.observe(ctx, items), **ctx.live}
         output_sources(ctx)  # a wrong output is code 2 before anything is written
         missing = frozenset(_namespaces_to_create(ctx, manifests))
         objects = tuple(steps.Planned(
@@ -116,30 +117,6 @@ def _live_member(ctx: RunContext, ref) -> object:
         return ctx.cluster.get(path, timeout=ctx.deadline.cap(30.0))
     except (NotFound, UnknownKind):
         return None
-
-
-def adopt_parent(ctx: RunContext):
-    """No parent under the application identity: the one under the identity before groups
-    (stack + resource name), if any. Its members become this run's previous set; the run
-    records them under the new name and forgets the old parent (DELETE uses the old set id)."""
-    legacy = names.parent_name(ctx.dep.legacy_slug)
-    parent = ctx.inventory.get(legacy) if legacy != ctx.parent_name else None
-    if parent is not None:
-        ctx.adopted = legacy
-        ctx.emit(Progress(f"adopting inventory {ctx.inventory.namespace}/{legacy} "
-                          f"(identity {ctx.dep.legacy_identity})"))
-        if ctx.dep.action == "DELETE":
-            ctx.applier.applyset_id = inventory.applyset_id(legacy, ctx.inventory.namespace)
-    return parent
-
-
-def _observe_adopted(ctx: RunContext, items: list) -> dict:
-    own = ctx.applier.applyset_id
-    ctx.applier.applyset_id = inventory.applyset_id(ctx.adopted, ctx.inventory.namespace)
-    try:
-        return ctx.applier.observe(items)
-    finally:
-        ctx.applier.applyset_id = own
 
 
 def _wants_wait(body: dict) -> bool:
@@ -230,8 +207,8 @@ def _apply_stage(ctx: RunContext, step: steps.ApplyStage) -> None:
         ctx.emit(ObjectChanged(change.ref, change.action))
 
 
-def _remove(ctx: RunContext, refs, action: Action) -> list:
-    changes = ctx.applier.delete(list(refs), action)
+def _remove(ctx: RunContext, refs, action: Action, also: str = "") -> list:
+    changes = ctx.applier.delete(list(refs), action, also)
     for change in changes:
         ctx.changes[change.ref.key] = change
         ctx.emit(ObjectChanged(change.ref, change.action))
@@ -239,7 +216,9 @@ def _remove(ctx: RunContext, refs, action: Action) -> list:
 
 
 def _prune(ctx: RunContext, step: steps.Prune) -> None:
-    _remove(ctx, step.refs, Action.PRUNED)
+    """Members the config dropped; after an adoption they still carry the adopted parent's
+    ApplySet id (only what is applied is labelled again), so that one is ours too."""
+    _remove(ctx, step.refs, Action.PRUNED, also=ctx.adopted_id)
 
 
 def _delete(ctx: RunContext, step: steps.Delete) -> None:
@@ -257,9 +236,9 @@ def _note(ctx: RunContext, step: steps.Note) -> None:
     ctx.emit(Progress(step.text))
 
 
-def _waiter(ctx: RunContext) -> Waiter:
+def _waiter(ctx: RunContext, applyset_id: str = "") -> Waiter:
     opts = ctx.dep.options
-    return Waiter(ctx.cluster, ctx.applier.applyset_id,
+    return Waiter(ctx.cluster, applyset_id or ctx.applier.applyset_id,
                   wait_rules=opts.wait_rules, unschedulable_grace=opts.unschedulable_grace,
                   clock=ctx.clock, started=ctx.started, cancel=ctx.deadline.cancelled)
 
@@ -316,10 +295,17 @@ def _wait_gone(ctx: RunContext, step: steps.WaitGone) -> None:
 
     def changed(t: Target) -> None:
         ctx.emit(VerdictChanged(t.ref, t.verdict.status, t.verdict.message, "gone"))
-    outcome = _waiter(ctx).wait(targets, ctx.deadline.at, gone=True, on_change=changed)
-    if outcome.pending:
-        waiting = "; ".join(str(ref) for ref, _ in outcome.pending)
-        raise TimedOut(f"not deleted after {outcome.elapsed:.0f}s: {waiting}")
+
+    pending: list = []
+    elapsed = 0.0
+    for applyset_id, group in adopt.by_label(ctx, targets):   # the Waiter watches by label
+        outcome = _waiter(ctx, applyset_id).wait(group, ctx.deadline.at, gone=True,
+                                                 on_change=changed)
+        pending += outcome.pending
+        elapsed = max(elapsed, outcome.elapsed)
+    if pending:
+        waiting = "; ".join(str(ref) for ref, _ in pending)
+        raise TimedOut(f"not deleted after {elapsed:.0f}s: {waiting}")
     if targets:
         ctx.emit(Progress(f"all {len(targets)} deleted object(s) gone"))
 
@@ -327,13 +313,13 @@ def _wait_gone(ctx: RunContext, step: steps.WaitGone) -> None:
 # -- SUSPEND and RESUME (what to write: suspend.py) -------------------------------------------
 
 def _record_suspended(ctx: RunContext, step: steps.RecordSuspended) -> None:
-    if ctx.inventory.record_suspended(ctx.parent_name, suspend.record_json(step.held)):
+    if ctx.inventory.record_suspended(adopt.record_parent(ctx), suspend.record_json(step.held)):
         ctx.emit(Progress(f"recorded {len(step.held)} value(s) for RESUME in inventory "
-                          f"ConfigMap {ctx.inventory.namespace}/{ctx.parent_name}"))
+                          f"ConfigMap {ctx.inventory.namespace}/{adopt.record_parent(ctx)}"))
 
 
 def _forget_suspended(ctx: RunContext, step) -> None:
-    ctx.inventory.record_suspended(ctx.parent_name, None)
+    ctx.inventory.record_suspended(adopt.record_parent(ctx), None)
 
 
 def _suspend(ctx: RunContext, step: steps.Suspend) -> None:

@@ -387,3 +387,36 @@ def _parents(kubectl, stack):
                                "-l", "applyset.kubernetes.io/id"))["items"]
     return [p for p in items if p["metadata"]["annotations"].get(
         "heat-k8s-hook.dev/deployment", "").startswith(f"{stack}/")]
+
+
+def test_after_an_adoption_suspend_resume_and_a_pruning_update_work(kubectl, hook_env):
+    """The rest of the lifecycle of a deployment from before groups (found by mutation testing
+    of runner.py): SUSPEND answered code 5 (its record written to the new parent, which does not
+    exist yet), and an UPDATE that dropped a member left it "skipped" and forgot it (it still
+    carried the adopted parent's ApplySet id): an object leaked. Seen red with the fix reverted."""
+    stack, space = f"s{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:8]}"
+    docs = app(space)   # Namespace, ResourceQuota, PDB, Deployment web, Service
+
+    def dep(action, keep=docs, name="web_deployment"):
+        d = deployment(keep, inputs=[{"name": "pods", "value": "50"}], stack=stack,
+                       resource="web_deployment", action=action, options={"timeout": 90})
+        d["name"] = name   # the first run's name is its resource name: the identity before groups
+        return d
+    assert run_all([dep("CREATE")], hook_env)[0].code == 0
+    named = f"{stack}-web_config-x1y2"
+    suspended = run_all([dep("SUSPEND", name=named)], hook_env)[0]
+    assert suspended.code == 0, suspended.err
+    assert "adopting inventory" in suspended.err
+    assert kubectl.get("deployment", "web", "-n", space)["spec"]["replicas"] == 0
+    resumed = run_all([dep("RESUME", name=named)], hook_env)[0]
+    assert resumed.code == 0, resumed.err
+    assert kubectl.get("deployment", "web", "-n", space)["spec"]["replicas"] == 2
+
+    update = run_all([dep("UPDATE", keep=[d for d in docs if d["kind"] != "Service"],
+                          name=named)], hook_env)[0]
+    assert update.code == 0, update.err
+    assert update.actions().get(f"Service/{space}/web") == "pruned", update.lines
+    assert kubectl.get("service", "web", "-n", space) is None
+    assert len(_parents(kubectl, stack)) == 1
+    assert run_all([dep("DELETE", name=named)], hook_env)[0].code == 0
+    assert not _parents(kubectl, stack)

@@ -127,9 +127,11 @@ LIVE = {"metadata": {"name": "a", "uid": "u-1",
 
 
 def test_delete_options_only_for_what_is_still_ours():
-    body = remove.delete_options(REF, LIVE, "set-1")
+    body = remove.delete_options(REF, LIVE, ("set-1",))
     assert body["preconditions"] == {"uid": "u-1"} and body["propagationPolicy"]
-    assert remove.delete_options(REF, LIVE, "set-2") is None
+    assert remove.delete_options(REF, LIVE, ("set-2",)) is None
+    assert remove.delete_options(REF, LIVE, ("set-2", "set-1")) is not None   # an adopted set
+    assert remove.delete_options(REF, LIVE, ("set-10", "set")) is None      # ids, not text
 
 
 class Scripted:
@@ -159,7 +161,8 @@ class Scripted:
     (Scripted(dict(LIVE, metadata=dict(LIVE["metadata"], labels={}))), Action.SKIPPED),
 ])
 def test_delete_one(cluster, action):
-    change = remove.delete_one(cluster, REF, Action.PRUNED, "set-1", lambda s: s, lambda: 1.0)
+    change = remove.delete_one(cluster, REF, Action.PRUNED, ("set-1",), lambda s: s,
+                               lambda: 1.0)
     assert change.action is action
     if action is Action.SKIPPED:
         assert cluster.deleted == []
@@ -168,5 +171,5 @@ def test_delete_one(cluster, action):
 def test_a_refused_delete_is_rejected_masked():
     cluster = Scripted(LIVE, ApiError(403, "Forbidden", "user sekret cannot"))
     with pytest.raises(ApplyRejected, match="forbidden: user \\*\\*\\* cannot"):
-        remove.delete_one(cluster, REF, Action.PRUNED, "set-1",
+        remove.delete_one(cluster, REF, Action.PRUNED, ("set-1",),
                           lambda s: s.replace("sekret", "***"), lambda: 1.0)
