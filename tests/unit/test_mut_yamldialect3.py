@@ -11,20 +11,13 @@ from heat_k8s_hook.input import yamldialect
 from heat_k8s_hook.input.limits import Limits
 
 
-@pytest.fixture
-def counting(monkeypatch):
+def test_the_counting_composer_reads_a_config_exactly_max_depth_deep(monkeypatch):
     monkeypatch.setattr(yamldialect, "_CParser", None)   # no fast path: `_Loader` reads all
-
-    def load(text: str, limits: Limits = Limits()) -> list:
-        return yamldialect.load_documents(text, "config", limits)
-    return load
-
-
-def test_the_counting_composer_reads_a_config_exactly_max_depth_deep(counting):
     text = "a: [[{b: [x]}]]\n"                   # the map, two lists, a map, a list: 5 deep
-    assert counting(text, Limits(max_depth=5)) == [{"a": [[{"b": ["x"]}]]}]
+    assert yamldialect.load_documents(text, "config", Limits(max_depth=5)) == \
+        [{"a": [[{"b": ["x"]}]]}]
     with pytest.raises(InvalidInput) as caught:
-        counting(text, Limits(max_depth=4))
+        yamldialect.load_documents(text, "config", Limits(max_depth=4))
     assert str(caught.value) == "config: nesting depth: refused, more than 4 (limit max_depth)"
 
 
