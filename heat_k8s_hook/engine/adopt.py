@@ -27,8 +27,8 @@ def parent(ctx: Any):
         ctx.adopted_id = inventory.applyset_id(legacy, ctx.inventory.namespace)
         ctx.emit(Progress(f"adopting inventory {ctx.inventory.namespace}/{legacy} "
                           f"(identity {ctx.dep.legacy_identity})"))
-        if ctx.dep.action == "DELETE" or ctx.dep.action in steps.SUSPEND_ACTIONS:
-            ctx.applier.applyset_id = ctx.adopted_id   # nothing is applied
+        if ctx.dep.action not in steps.APPLY_ACTIONS:   # nothing is applied: members as labelled
+            ctx.applier.applyset_id = ctx.adopted_id
     return found
 
 

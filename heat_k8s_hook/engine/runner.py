@@ -313,9 +313,10 @@ def _wait_gone(ctx: RunContext, step: steps.WaitGone) -> None:
 # -- SUSPEND and RESUME (what to write: suspend.py) -------------------------------------------
 
 def _record_suspended(ctx: RunContext, step: steps.RecordSuspended) -> None:
-    if ctx.inventory.record_suspended(adopt.record_parent(ctx), suspend.record_json(step.held)):
+    parent = adopt.record_parent(ctx)
+    if ctx.inventory.record_suspended(parent, suspend.record_json(step.held)):
         ctx.emit(Progress(f"recorded {len(step.held)} value(s) for RESUME in inventory "
-                          f"ConfigMap {ctx.inventory.namespace}/{adopt.record_parent(ctx)}"))
+                          f"ConfigMap {ctx.inventory.namespace}/{parent}"))
 
 
 def _forget_suspended(ctx: RunContext, step) -> None:
