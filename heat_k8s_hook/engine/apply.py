@@ -22,6 +22,12 @@ from heat_k8s_hook.objects import Action, ObjectRef
 
 __all__ = ["Applier", "Change", "Item"]
 
+# Requests in flight at once: the ideal client's 32 (bench/ideal.py). An apply's latency is
+# mostly the API server waiting on storage, so 16 left it idle: N=500 creates 12% slower
+# (docs/benchmarks.md, issue 27 part 3). The server's own max-in-flight and priority and
+# fairness queue anything beyond what it takes.
+WORKERS = 32
+
 
 class Applier:
     """One run's dry-runs, applies and deletes, in parallel on one pool.
@@ -32,7 +38,7 @@ class Applier:
     """
 
     def __init__(self, cluster: Cluster, field_manager: str, force_conflicts: bool,
-                 applyset_id: str, mask: Callable[[str], str] = lambda s: s, workers: int = 16,
+                 applyset_id: str, mask: Callable[[str], str] = lambda s: s, workers: int = WORKERS,
                  timeout: Callable[[], float] = lambda: 30.0):
         self.cluster = cluster
         self.field_manager = field_manager
