@@ -332,6 +332,9 @@ def main() -> int:
                        f"{rec['keystone_calls']} {rec['review_keystone_ms']} of {rec['review_ms']} ms"
                        if mode == "keystone"
                        else "") + f" keystone log {rec['keystone_log']}")
+                if args.size:  # a KWOK node holds ~110 pods: N=500 runs must not pile up
+                    kubectl_run("delete", "namespace", ns, "--wait=true", "--timeout=110s",
+                                check=False)
     finally:
         for ns in namespaces:
             kubectl_run("delete", "namespace", ns, "--wait=false", check=False)
