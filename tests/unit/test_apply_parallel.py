@@ -1,7 +1,7 @@
 """How many requests the hook keeps in flight at once (apply.WORKERS), counted at the API
-server through pipeline.execute: an apply's latency is mostly the server waiting on storage,
-so a stage of many objects is sent 32 at a time, as the ideal client of bench/run does
-(issue 27, part 3; with 16, N=500 creates were 12% slower on the local cluster)."""
+server through pipeline.execute: an apply's latency is mostly the server waiting (storage,
+admission), so a stage of many objects is sent 32 at a time, as the ideal client of bench/run
+does (issue 27, part 3; with 16, a N=500 apply phase took 2.96 s against 2.32 s)."""
 from __future__ import annotations
 
 import threading
