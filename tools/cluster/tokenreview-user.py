@@ -13,6 +13,16 @@ from keystoneauth1 import session
 from keystoneauth1.identity import v3
 
 
+def _works(url: str, name: str, password: str) -> bool:
+    """Whether NAME can authenticate with PASSWORD (and is enabled)."""
+    try:
+        session.Session(auth=v3.Password(auth_url=url, username=name, password=password,
+                                          user_domain_id="default")).get_token()
+        return True
+    except Exception:  # noqa: BLE001 - any refusal: the password is set again
+        return False
+
+
 def main() -> None:
     url, name = sys.argv[1].rstrip("/"), sys.argv[2]
     s = session.Session(auth=v3.Password(
@@ -22,7 +32,11 @@ def main() -> None:
     users = s.get(f"{url}/users?name={name}&domain_id=default").json()["users"]
     if users:
         uid = users[0]["id"]
-        s.patch(f"{url}/users/{uid}", json={"user": {"password": password, "enabled": True}})
+        # Set the password only when it no longer works: a password change revokes the user's
+        # tokens issued in the same second (Keystone's revocation events have second
+        # precision), so the webhook started right after got 401 on its first call.
+        if not _works(url, name, password):
+            s.patch(f"{url}/users/{uid}", json={"user": {"password": password, "enabled": True}})
     else:
         uid = s.post(f"{url}/users", json={"user": {
             "name": name, "password": password, "domain_id": "default"}}).json()["user"]["id"]
